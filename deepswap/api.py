@@ -1,0 +1,100 @@
+"""Public inference API: load a training checkpoint (no Lightning needed) and swap faces.
+
+model = deepswap.load_checkpoint("logs/train/runs/<run>/checkpoints/last.ckpt")
+swaps = model.swap(targets, sources)     # (B, 3, H, W) in [-1, 1]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from torch import Tensor, nn
+
+from deepswap.training.module import CHECKPOINT_FORMAT
+
+
+class CheckpointError(ValueError):
+    """The file is not a deepswap checkpoint this version can read."""
+
+
+def _identity_arch(identity_cfg: dict) -> nn.Module:
+    if "encoder" in identity_cfg:  # trained encoders (synthetic): the architecture is in the config
+        return instantiate(OmegaConf.create(identity_cfg["encoder"]))
+    from deepswap.models.identity import iresnet
+
+    return getattr(iresnet, f"iresnet{identity_cfg.get('depth', 100)}")()
+
+
+def _sub_state(state: dict, prefix: str) -> dict:
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Load a deepswap training checkpoint safely (``weights_only=True``) and check its format."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unpickling failure means "not a safe deepswap checkpoint"
+        raise CheckpointError(
+            f"{path} is not a loadable deepswap checkpoint (weights-only load failed: "
+            f"{type(e).__name__}: {str(e).splitlines()[0][:200]})"
+        ) from None
+    meta = ckpt.get("deepswap") if isinstance(ckpt, dict) else None
+    if not meta or not meta.get("config"):
+        raise CheckpointError(f"{path} is not a deepswap training checkpoint (no 'deepswap' metadata)")
+    if meta.get("format", 0) > CHECKPOINT_FORMAT:
+        raise CheckpointError(
+            f"{path} has checkpoint format {meta['format']}, newer than this deepswap "
+            f"understands ({CHECKPOINT_FORMAT}); upgrade deepswap"
+        )
+    return ckpt
+
+
+@dataclass
+class SwapModel:
+    """EMA generator + the identity encoder it was trained with; ``config`` is the run's resolved config."""
+
+    generator: nn.Module
+    identity_encoder: nn.Module
+    config: dict
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> SwapModel:
+        ckpt = read_checkpoint(path)
+        cfg = ckpt["deepswap"]["config"]
+        generator = instantiate(OmegaConf.create(cfg["generator"]))
+        generator.load_state_dict(_sub_state(ckpt["state_dict"], "ema.shadow."))
+        encoder = _identity_arch(cfg["identity"])
+        encoder.load_state_dict(_sub_state(ckpt["state_dict"], "identity_encoder."))
+        return cls(generator.eval().to(device), encoder.eval().to(device), cfg)
+
+    @property
+    def image_size(self) -> int:
+        return int(self.config["data"]["size"])
+
+    @torch.no_grad()
+    def embed(self, images: Tensor) -> Tensor:
+        """``(B, 3, H, W)`` in [-1, 1] -> L2-normalised identity embeddings ``(B, D)``."""
+        return F.normalize(self.identity_encoder(images).float(), dim=1)
+
+    @torch.no_grad()
+    def swap(self, target: Tensor, source: Tensor) -> Tensor:
+        """Render ``source``'s identity into ``target``; both ``(B, 3, H, W)`` in [-1, 1] (B may differ
+        only if ``source`` has one image, which is then used for every target)."""
+        device = next(self.generator.parameters()).device
+        source_id = self.embed(source.to(device))
+        if source_id.shape[0] == 1 and target.shape[0] > 1:
+            source_id = source_id.expand(target.shape[0], -1)
+        return self.generator(target.to(device), source_id).image.float().clamp(-1, 1)
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> SwapModel:
+    """Shorthand for :meth:`SwapModel.from_checkpoint`."""
+    return SwapModel.from_checkpoint(path, device)

@@ -1,0 +1,1 @@
+"""Data: the synthetic face world, identity folders, swap pairs and the datamodule."""

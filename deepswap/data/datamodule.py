@@ -1,0 +1,196 @@
+"""LightningDataModules yielding swap pairs ``(target, source, same)``; see :mod:`deepswap.data.pairs`.
+
+- :class:`SyntheticDataModule`: the procedural face world (the default; no files needed).
+- :class:`FolderDataModule`: aligned face crops, one sub-folder per identity, with held-out identities
+  for validation (a separate ``val_root`` or a share of the identities).
+"""
+
+from __future__ import annotations
+
+import random
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Subset
+
+from deepswap.data.augment import build_augment
+from deepswap.data.folder import DataError, IdentityFolder
+from deepswap.data.pairs import FolderPairs, SyntheticPairs
+
+
+def _worker_init(worker_id: int) -> None:
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+class _PairDataModule(L.LightningDataModule):
+    def __init__(
+        self,
+        size: int,
+        batch_size: int,
+        num_workers: int,
+        same_ratio: float,
+        seed: int,
+        val_pairs: int,
+        val_batch_size: int | None = None,
+    ):
+        super().__init__()
+        self.size, self.batch_size, self.num_workers = int(size), int(batch_size), int(num_workers)
+        self.same_ratio, self.seed, self.val_pairs = float(same_ratio), int(seed), int(val_pairs)
+        self.val_batch_size = int(val_batch_size or batch_size)
+        self.train_set = self.val_set = None
+
+    def _loader(self, dataset, batch_size: int, shuffle: bool) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            drop_last=shuffle,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            worker_init_fn=_worker_init,
+            pin_memory=torch.cuda.is_available(),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, self.val_batch_size, shuffle=False)
+
+    def sample_pairs(self, n: int) -> dict:
+        """The first ``n`` validation pairs as one batch (fixed: used for sample grids)."""
+        if self.val_set is None:
+            self.setup("validate")
+        items = [self.val_set[i] for i in range(min(n, len(self.val_set)))]
+        return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+class SyntheticDataModule(_PairDataModule):
+    """Pairs rendered on the fly by :class:`deepswap.data.synthetic.SyntheticFaceWorld`.
+
+    Training pairs use train identities; validation pairs use held-out identities and carry the
+    ground-truth swap (``truth``), which is never a training target.
+    """
+
+    def __init__(
+        self,
+        world: dict,
+        size: int = 64,
+        batch_size: int = 16,
+        num_workers: int = 0,
+        same_ratio: float = 0.2,
+        train_length: int = 20000,
+        val_pairs: int = 256,
+        seed: int = 0,
+        val_batch_size: int | None = None,
+    ):
+        super().__init__(size, batch_size, num_workers, same_ratio, seed, val_pairs, val_batch_size)
+        self.world_kwargs, self.train_length = dict(world), int(train_length)
+
+    @property
+    def world(self):
+        from deepswap.data.synthetic import SyntheticFaceWorld
+
+        if not hasattr(self, "_world"):
+            self._world = SyntheticFaceWorld(**self.world_kwargs)
+        return self._world
+
+    def setup(self, stage: str | None = None) -> None:
+        self.train_set = SyntheticPairs(
+            self.world,
+            "train",
+            self.size,
+            self.train_length,
+            self.same_ratio,
+            with_truth=False,
+            seed=self.seed,
+        )
+        self.val_set = SyntheticPairs(
+            self.world,
+            "heldout",
+            self.size,
+            self.val_pairs,
+            same_ratio=0.0,
+            with_truth=True,
+            seed=self.seed + 1,
+        )
+
+
+class FolderDataModule(_PairDataModule):
+    """Pairs from aligned crops under ``root/<identity>/*``; validation on held-out identities.
+
+    Args:
+        root: training identities. ``val_root``: held-out identities; if None, the last
+            ``val_identity_share`` of the (sorted) identities of ``root`` are held out.
+        augment: list of albumentations transform configs (see :mod:`deepswap.data.augment`).
+    """
+
+    def __init__(
+        self,
+        root: str,
+        size: int = 256,
+        batch_size: int = 16,
+        num_workers: int = 4,
+        same_ratio: float = 0.2,
+        train_length: int | None = None,
+        val_pairs: int = 256,
+        seed: int = 0,
+        val_root: str | None = None,
+        val_identity_share: float = 0.05,
+        max_bad_fraction: float = 0.01,
+        augment: list | None = None,
+        alignment: str = "arcface",
+        val_batch_size: int | None = None,
+    ):
+        super().__init__(size, batch_size, num_workers, same_ratio, seed, val_pairs, val_batch_size)
+        if root in (None, "", "???"):
+            raise DataError(
+                "data.root is not set: point it at a folder of aligned face crops with one "
+                "sub-folder per identity, e.g. data.root=/data/vggface2_hq"
+            )
+        self.root, self.val_root, self.val_identity_share = root, val_root, float(val_identity_share)
+        self.train_length, self.max_bad_fraction = train_length, float(max_bad_fraction)
+        self.augment_cfg, self.alignment = augment or [], alignment
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        folder = IdentityFolder(self.root, self.size, self.max_bad_fraction)
+        if self.val_root:
+            val_folder = IdentityFolder(self.val_root, self.size, self.max_bad_fraction)
+        else:
+            val_folder = self._split_identities(folder)
+        augment = build_augment(self.augment_cfg, self.seed)
+        self.train_set = FolderPairs(folder, self.train_length, self.same_ratio, self.seed, augment)
+        self.val_set = FolderPairs(val_folder, self.val_pairs, 0.0, self.seed + 1, None)
+
+    def _split_identities(self, folder: IdentityFolder) -> IdentityFolder:
+        n_ids = len(folder.identity_names)
+        n_val = max(1, round(n_ids * self.val_identity_share))
+        if n_ids - n_val < 2:
+            raise DataError(
+                f"{self.root} has {n_ids} identities: too few to hold out {n_val} for "
+                "validation; add identities or set data.val_root"
+            )
+        val_ids = set(range(n_ids - n_val, n_ids))
+        val = _subset(folder, [i for i, k in enumerate(folder.labels) if k in val_ids])
+        train = _subset(folder, [i for i, k in enumerate(folder.labels) if k not in val_ids])
+        folder.__dict__.update(train.__dict__)
+        return val
+
+
+def _subset(folder: IdentityFolder, indices: list[int]) -> IdentityFolder:
+    sub = object.__new__(IdentityFolder)
+    sub.__dict__.update(folder.__dict__)
+    sub.paths = [folder.paths[i] for i in indices]
+    sub.labels = [folder.labels[i] for i in indices]
+    sub.by_identity = {}
+    for j, k in enumerate(sub.labels):
+        sub.by_identity.setdefault(k, []).append(j)
+    return sub
+
+
+__all__ = ["SyntheticDataModule", "FolderDataModule", "Subset"]

@@ -1,0 +1,234 @@
+"""The face-swap GAN as a LightningModule: manual optimisation, D step then G step, EMA generator.
+
+Shapes: images ``(B, 3, H, W)`` float in [-1, 1]; identity embeddings ``(B, D)`` L2-normalised.
+Progress: ``global_step`` counts optimiser steps (2 per batch: D and G); ``kimg`` counts images seen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from deepswap.evaluation.metrics import face_union_mask, identity_cosine, masked_l1, psnr
+from deepswap.losses import AttributeLoss, FeatureMatchingLoss, IdentityLoss, LazyR1, ReconstructionLoss
+from deepswap.training.ema import EMA
+
+log = logging.getLogger(__name__)
+CHECKPOINT_FORMAT = 1  # bump when a checkpoint's layout changes incompatibly
+LOSS_NAMES = ("adversarial", "identity", "reconstruction", "attribute", "feature_matching")
+
+
+class FaceSwapModule(L.LightningModule):
+    """Generator + multi-scale patch discriminator + frozen identity encoder.
+
+    Args:
+        generator / discriminator: built networks (``deepswap.models``).
+        identity_encoder: frozen; embeds sources and scores the identity loss.
+        adversarial_loss: a :class:`deepswap.losses.AdversarialLoss`.
+        loss_weights: weight per name in ``LOSS_NAMES``; 0 disables a term (it is then not computed).
+        r1: ``{gamma, interval}`` for lazy R1 on reals.
+        optimizer_g / optimizer_d: partial optimisers (``params -> Optimizer``).
+        eval_identity_encoder: optional second encoder, never used for training, for validation scores.
+        grad_clip: max gradient norm per optimiser step (None: off).
+        nan_patience: stop after this many consecutive non-finite losses (the steps are skipped).
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        identity_encoder: nn.Module,
+        adversarial_loss: nn.Module,
+        loss_weights: dict,
+        optimizer_g: Callable,
+        optimizer_d: Callable,
+        r1: dict | None = None,
+        ema_decay: float = 0.999,
+        eval_identity_encoder: nn.Module | None = None,
+        grad_clip: float | None = None,
+        nan_patience: int = 5,
+        feature_matching_last_n: int = 2,
+        reconstruction: str = "l1",
+    ):
+        super().__init__()
+        self.automatic_optimization = False
+        unknown = set(loss_weights) - set(LOSS_NAMES)
+        if unknown:
+            raise ValueError(f"unknown loss weight(s) {sorted(unknown)}; valid: {list(LOSS_NAMES)}")
+        self.generator, self.discriminator = generator, discriminator
+        self.identity_encoder = identity_encoder.eval().requires_grad_(False)
+        self.eval_identity_encoder = (
+            eval_identity_encoder.eval().requires_grad_(False) if eval_identity_encoder is not None else None
+        )
+        self.ema = EMA(generator, ema_decay)
+        self.adversarial_loss = adversarial_loss
+        self.weights = {k: float(loss_weights.get(k, 0.0)) for k in LOSS_NAMES}
+        self.identity_loss, self.attribute_loss = IdentityLoss(), AttributeLoss()
+        self.reconstruction_loss = ReconstructionLoss(reconstruction)
+        self.feature_matching_loss = FeatureMatchingLoss(feature_matching_last_n)
+        self.r1 = LazyR1(**(r1 or {"gamma": 0.0, "interval": 16}))
+        self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
+        self.grad_clip, self.nan_patience = grad_clip, int(nan_patience)
+        self.register_buffer("images_seen", torch.zeros((), dtype=torch.long))
+        self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))
+        self.nan_streak = 0
+        self.nan_skipped = 0
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.identity_encoder.eval()  # frozen encoders keep their BatchNorm statistics
+        if self.eval_identity_encoder is not None:
+            self.eval_identity_encoder.eval()
+        self.ema.shadow.eval()
+        return self
+
+    def embed(self, images: Tensor, encoder: nn.Module | None = None) -> Tensor:
+        """``(B, 3, H, W)`` in [-1, 1] -> L2-normalised ``(B, D)`` embedding."""
+        return F.normalize((encoder or self.identity_encoder)(images).float(), dim=1)
+
+    @property
+    def kimg(self) -> float:
+        return float(self.images_seen) / 1000.0
+
+    def configure_optimizers(self):
+        return [
+            self.optimizer_g(self.generator.parameters()),
+            self.optimizer_d(self.discriminator.parameters()),
+        ]
+
+    def _finite_or_skip(self, loss: Tensor, name: str) -> bool:
+        bad = not bool(torch.isfinite(loss.detach()).item())
+        if self.trainer is not None and self.trainer.world_size > 1:
+            bad = self.trainer.strategy.reduce_boolean_decision(bad, all=False)
+        if not bad:
+            return True
+        self.nan_streak += 1
+        self.nan_skipped += 1
+        log.warning(
+            "non-finite %s loss at step %d: step skipped (%d in a row)",
+            name,
+            self.global_step,
+            self.nan_streak,
+        )
+        self.log("train/nan_skipped", float(self.nan_skipped))
+        if self.nan_streak >= self.nan_patience:
+            log.error(
+                "%d non-finite losses in a row: stopping. The last checkpoint holds the last good "
+                "weights (skipped steps never touched them). Lower the learning rates or enable "
+                "trainer.grad_clip / bf16.",
+                self.nan_streak,
+            )
+            self.trainer.should_stop = True
+        return False
+
+    def _optimise(self, opt, loss: Tensor, params) -> None:
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        if self.grad_clip:
+            torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
+        opt.step()
+
+    # -- steps -----------------------------------------------------------------------------------
+    def training_step(self, batch: dict, batch_idx: int) -> None:
+        opt_g, opt_d = self.optimizers()
+        target, source, same = batch["target"], batch["source"], batch["same"]
+        with torch.no_grad():
+            source_id = self.embed(source)
+        d_logs = self._d_step(opt_d, target, source_id)
+        g_logs = self._g_step(opt_g, target, source_id, same)
+        if d_logs is not None and g_logs is not None:
+            self.nan_streak = 0
+            self.ema.update(self.generator)
+            self.images_seen += target.shape[0] * self.trainer.world_size
+            self.log_dict({**d_logs, **g_logs}, prog_bar=False)
+            self.log("kimg", self.kimg, prog_bar=True)
+
+    def _d_step(self, opt_d, target: Tensor, source_id: Tensor) -> dict | None:
+        with self.toggled_optimizer(opt_d):
+            with torch.no_grad():
+                fake = self.generator(target, source_id).image
+            real_logits = self.discriminator(target).logits
+            fake_logits = self.discriminator(fake.detach()).logits
+            loss = self.adversarial_loss.d_loss(real_logits, fake_logits)
+            logs = {"train/d/adversarial": loss.detach()}
+            if self.r1.due(int(self.d_steps)):
+                r1 = self.r1(lambda x: self.discriminator(x).logits, target)
+                loss = loss + r1
+                logs["train/d/r1"] = r1.detach()
+            if not self._finite_or_skip(loss, "discriminator"):
+                return None
+            self._optimise(opt_d, loss, self.discriminator.parameters())
+            self.d_steps += 1
+        return logs
+
+    def generator_losses(self, target: Tensor, source_id: Tensor, same: Tensor) -> tuple[Tensor, dict]:
+        """All weighted generator terms for one batch -> (total, {name: value})."""
+        w = self.weights
+        out = self.generator(target, source_id)
+        d_out = self.discriminator(out.image)
+        terms = {"adversarial": self.adversarial_loss.g_loss(d_out.logits)}
+        if w["identity"]:
+            terms["identity"] = self.identity_loss(self.identity_encoder(out.image), source_id)
+        if w["reconstruction"]:
+            terms["reconstruction"] = self.reconstruction_loss(out.image, target, same)
+        if w["attribute"]:
+            terms["attribute"] = self.attribute_loss(
+                self.generator.encode_attributes(out.image), self.generator.encode_attributes(target)
+            )
+        if w["feature_matching"]:
+            with torch.no_grad():
+                real_features = self.discriminator(target).features
+            terms["feature_matching"] = self.feature_matching_loss(d_out.features, real_features)
+        total = sum(w[k] * v for k, v in terms.items())
+        return total, terms
+
+    def _g_step(self, opt_g, target: Tensor, source_id: Tensor, same: Tensor) -> dict | None:
+        with self.toggled_optimizer(opt_g):
+            loss, terms = self.generator_losses(target, source_id, same)
+            if not self._finite_or_skip(loss, "generator"):
+                return None
+            self._optimise(opt_g, loss, self.generator.parameters())
+        logs = {f"train/g/{k}": v.detach() for k, v in terms.items()}
+        logs["train/g/total"] = loss.detach()
+        return logs
+
+    # -- validation ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def swap(self, target: Tensor, source: Tensor, use_ema: bool = True) -> Tensor:
+        """Swap ``source``'s identity into ``target`` (both ``(B, 3, H, W)`` in [-1, 1])."""
+        generator = self.ema.shadow if use_ema else self.generator
+        return generator(target, self.embed(source)).image.float().clamp(-1, 1)
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        swap = self.swap(batch["target"], batch["source"])
+        scorer = self.eval_identity_encoder or self.identity_encoder
+        metrics = {
+            "val/id_cos": identity_cosine(self.embed(swap, scorer), self.embed(batch["source"], scorer)),
+            "val/id_cos_target": identity_cosine(
+                self.embed(swap, scorer), self.embed(batch["target"], scorer)
+            ),
+        }
+        if "truth" in batch:
+            mask = face_union_mask(batch["truth_mask"], batch["target_mask"])
+            metrics["val/gt_masked_l1"] = masked_l1(swap, batch["truth"], mask)
+            metrics["val/gt_psnr"] = psnr(swap, batch["truth"])
+        self.log_dict(
+            {k: v.mean() for k, v in metrics.items()},
+            sync_dist=True,
+            batch_size=swap.shape[0],
+            prog_bar=False,
+        )
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["deepswap"] = {
+            "format": CHECKPOINT_FORMAT,
+            "kimg": self.kimg,
+            "nan_skipped": self.nan_skipped,
+            "config": getattr(self, "run_config", None),
+        }

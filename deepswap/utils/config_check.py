@@ -1,0 +1,69 @@
+"""Friendly configuration errors: an unknown key or option stops with the valid choices."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException, MissingConfigException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+class ConfigError(ValueError):
+    """A configuration mistake; the message lists the valid choices."""
+
+
+def group_options(group: str) -> list[str]:
+    """Option names of a config group, e.g. ``group_options("generator")``."""
+    folder = CONFIG_DIR / group
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def _key_hint(cfg: DictConfig, full_key: str) -> str:
+    parent_key, _, leaf = full_key.rpartition(".")
+    parent = OmegaConf.select(cfg, parent_key) if parent_key else cfg
+    if not isinstance(parent, DictConfig):
+        return ""
+    keys = sorted(str(k) for k in parent.keys())
+    close = difflib.get_close_matches(leaf, keys, n=1)
+    where = f"'{parent_key}'" if parent_key else "the top level"
+    hint = f" Did you mean '{parent_key + '.' if parent_key else ''}{close[0]}'?" if close else ""
+    return f"Valid keys under {where}: {', '.join(keys)}.{hint} (Use '+{full_key}=...' to add a new key.)"
+
+
+def check_overrides(overrides: list[str], config_name: str = "train") -> None:
+    """Compose the config with ``overrides``; raise :class:`ConfigError` with the valid choices if a
+    key or group option does not exist."""
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        try:
+            compose(config_name, overrides=overrides)
+        except MissingConfigException as e:
+            raise ConfigError(_group_message(str(e), e.options)) from None
+        except ConfigCompositionException as e:
+            cause = e.__cause__
+            if isinstance(cause, ConfigKeyError) and getattr(cause, "full_key", None):
+                base = compose(config_name)
+                raise ConfigError(
+                    f"Unknown config key '{cause.full_key}'. {_key_hint(base, cause.full_key)}"
+                ) from None
+            raise ConfigError(_chain(e)) from None
+
+
+def _chain(e: BaseException) -> str:
+    parts = []
+    while e is not None:
+        text = str(e).strip()
+        if text and text not in parts:
+            parts.append(text)
+        e = e.__cause__
+    return "\n".join(parts) or "the configuration could not be composed"
+
+
+def _group_message(text: str, options) -> str:
+    if options:
+        return f"{text.splitlines()[0]}. Valid choices: {', '.join(sorted(options))}"
+    return text

@@ -1,0 +1,40 @@
+"""Shared fixtures: composed configs (as the CLI would) pointed at temporary folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import open_dict
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "configs")
+os.environ.setdefault("WANDB_MODE", "disabled")
+
+
+def make_cfg(tmp_path: Path, overrides: list[str] | None = None, debug: str | None = "fast"):
+    """Compose ``train.yaml`` with overrides, with run output and caches under ``tmp_path``."""
+    GlobalHydra.instance().clear()
+    extra = [f"debug={debug}"] if debug else []
+    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+        cfg = compose("train", overrides=extra + list(overrides or []), return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path / "run")
+        cfg.paths.log_dir = str(tmp_path / "logs")
+        cfg.paths.cache_dir = str(CACHE_DIR)
+        del cfg.hydra
+    GlobalHydra.instance().clear()
+    return cfg
+
+
+# Identity encoders trained by the fast debug config are shared by all tests of a session.
+CACHE_DIR = Path(os.environ.get("DEEPSWAP_TEST_CACHE", "/tmp/deepswap-test-cache"))
+
+
+@pytest.fixture
+def cfg_factory(tmp_path):
+    return lambda overrides=None, debug="fast": make_cfg(tmp_path, overrides, debug)

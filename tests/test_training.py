@@ -1,0 +1,125 @@
+"""Training end to end on the tiny debug config: run folder, step isolation, resume, NaN, DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from hydra.utils import instantiate
+from omegaconf import open_dict
+
+from deepswap.train import STEPS_PER_BATCH, build_module, train
+
+
+def _params(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items() if v.is_floating_point()}
+
+
+def _changed(a: dict, b: dict) -> set[str]:
+    return {k for k in a if not torch.equal(a[k], b[k])}
+
+
+def test_fast_training_run_writes_a_self_describing_run_folder(cfg_factory):
+    cfg = cfg_factory()
+    metrics, objects = train(cfg)
+    run = Path(cfg.paths.output_dir)
+    assert (run / "config.yaml").is_file()
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert sorted((run / "samples").glob("step_*.png")), "no sample grid written"
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert {"step", "kimg", "metric", "value", "ckpt"} <= set(lines[0])
+    assert any(x["metric"] == "val/gt_psnr" for x in lines)
+    rows = metrics["heldout"]
+    assert set(rows) >= {"model", "output = target", "output = source", "target recoloured to source"}
+    # The ground truth is its own best match: a sanity check of the table's plumbing.
+    assert rows["ground truth (ceiling)"]["gt_masked_l1"] == pytest.approx(0.0, abs=1e-6)
+    assert objects["trainer"].global_step == 16 * STEPS_PER_BATCH
+
+
+def test_d_step_changes_only_d_and_g_step_only_g(cfg_factory):
+    cfg = cfg_factory()
+    module = build_module(cfg)
+    snaps = {}
+    d_step, g_step = module._d_step, module._g_step
+
+    def wrapped_d(*args):
+        snaps["start"] = _params(module)
+        out = d_step(*args)
+        snaps["after_d"] = _params(module)
+        return out
+
+    def wrapped_g(*args):
+        out = g_step(*args)
+        snaps["after_g"] = _params(module)
+        return out
+
+    module._d_step, module._g_step = wrapped_d, wrapped_g
+    trainer = L.Trainer(accelerator="cpu", max_steps=STEPS_PER_BATCH, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, limit_val_batches=0)
+    trainer.fit(module, datamodule=instantiate(cfg.data))
+    d_changed = _changed(snaps["start"], snaps["after_d"])
+    g_changed = _changed(snaps["after_d"], snaps["after_g"])
+    assert d_changed and all(k.startswith("discriminator.") for k in d_changed), d_changed
+    assert g_changed and all(k.startswith("generator.") for k in g_changed), g_changed
+    assert not any(k.startswith(("identity_encoder.", "eval_identity_encoder.")) for k in d_changed | g_changed)
+
+
+def test_resume_from_last_ckpt_continues_at_the_right_step_with_the_same_optimiser_state(cfg_factory):
+    first = cfg_factory(["total_kimg=0.032"])
+    train(first)
+    ckpt_path = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
+    saved = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    assert saved["global_step"] == 8 * STEPS_PER_BATCH
+
+    seen = {}
+
+    class Probe(L.Callback):
+        def on_train_start(self, trainer, module):
+            seen["step"] = trainer.global_step
+            seen["kimg"] = module.kimg
+            seen["opt_g"] = trainer.optimizers[0].state_dict()
+
+    second = cfg_factory(["total_kimg=0.064", f"ckpt_path={ckpt_path}"])
+    with open_dict(second):
+        second.paths.output_dir = str(Path(first.paths.output_dir).parent / "resumed")
+    _, objects = train(second, extra_callbacks=[Probe()])
+    assert seen["step"] == 8 * STEPS_PER_BATCH
+    assert seen["kimg"] == pytest.approx(0.032)
+    saved_state = saved["optimizer_states"][0]["state"]
+    for k, v in saved_state.items():
+        assert torch.equal(seen["opt_g"]["state"][k]["exp_avg"], v["exp_avg"])
+    assert objects["trainer"].global_step == 16 * STEPS_PER_BATCH
+
+
+def test_nan_losses_are_skipped_and_stop_the_run_cleanly(cfg_factory):
+    cfg = cfg_factory(["model.nan_patience=3", "final_eval.enabled=false"])
+    module = build_module(cfg)
+    before = _params(module.generator)
+    module.generator_losses = lambda *a: (torch.tensor(float("nan"), requires_grad=True), {})
+    trainer = L.Trainer(accelerator="cpu", max_steps=100, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, limit_val_batches=0)
+    trainer.fit(module, datamodule=instantiate(cfg.data))
+    assert module.nan_skipped == 3 and trainer.should_stop
+    assert not _changed(before, _params(module.generator)), "a NaN step touched the generator"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="gloo DDP test runs on Linux CI")
+def test_ddp_on_two_cpu_processes_trains_and_writes_a_checkpoint(tmp_path):
+    from tests.conftest import CACHE_DIR
+
+    run = tmp_path / "ddp"
+    env = {**os.environ, "WANDB_MODE": "disabled", "DEEPSWAP_CACHE": str(CACHE_DIR)}
+    cmd = [sys.executable, "-m", "deepswap.train", "debug=fast", "trainer=ddp_cpu", "total_kimg=0.032",
+           f"hydra.run.dir={run}", "final_eval.enabled=false"]
+    result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    # 32 images over 2 processes of batch 4 -> 4 batches each, 2 optimiser steps per batch.
+    assert ckpt["global_step"] == 4 * STEPS_PER_BATCH
+    assert ckpt["deepswap"]["kimg"] == pytest.approx(0.032)
