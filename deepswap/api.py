@@ -22,9 +22,14 @@ class CheckpointError(ValueError):
     """The file is not a deepswap checkpoint this version can read."""
 
 
-def _identity_arch(identity_cfg: dict) -> nn.Module:
+def _identity_arch(identity_cfg: dict, state: dict) -> nn.Module:
     if "encoder" in identity_cfg:  # trained encoders (synthetic): the architecture is in the config
-        return instantiate(OmegaConf.create(identity_cfg["encoder"]))
+        spec = dict(identity_cfg["encoder"])
+        if spec["_target_"].endswith("FactorOracle") and "num_identity" not in spec:
+            from deepswap.models.identity.oracle import EXPRESSION, POSE
+
+            spec["num_identity"] = state["trunk.fc.weight"].shape[0] - len(POSE) - len(EXPRESSION)
+        return instantiate(OmegaConf.create(spec))
     from deepswap.models.identity import iresnet
 
     return getattr(iresnet, f"iresnet{identity_cfg.get('depth', 100)}")()
@@ -71,8 +76,9 @@ class SwapModel:
         cfg = ckpt["deepswap"]["config"]
         generator = instantiate(OmegaConf.create(cfg["generator"]))
         generator.load_state_dict(_sub_state(ckpt["state_dict"], "ema.shadow."))
-        encoder = _identity_arch(cfg["identity"])
-        encoder.load_state_dict(_sub_state(ckpt["state_dict"], "identity_encoder."))
+        encoder_state = _sub_state(ckpt["state_dict"], "identity_encoder.")
+        encoder = _identity_arch(cfg["identity"], encoder_state)
+        encoder.load_state_dict(encoder_state)
         return cls(generator.eval().to(device), encoder.eval().to(device), cfg)
 
     @property

@@ -38,3 +38,13 @@ CACHE_DIR = Path(os.environ.get("DEEPSWAP_TEST_CACHE", "/tmp/deepswap-test-cache
 @pytest.fixture
 def cfg_factory(tmp_path):
     return lambda overrides=None, debug="fast": make_cfg(tmp_path, overrides, debug)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One fast training run shared by the tests that only read its outputs: (cfg, metrics, objects)."""
+    from deepswap.train import train
+
+    cfg = make_cfg(tmp_path_factory.mktemp("tiny_run"))
+    metrics, objects = train(cfg)
+    return cfg, metrics, objects

@@ -7,16 +7,13 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from deepswap.train import train
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def test_quickstart_notebook_executes(cfg_factory, monkeypatch):
-    cfg = cfg_factory(["final_eval.enabled=false"])
-    train(cfg)
+def test_quickstart_notebook_executes(tiny_run, monkeypatch):
+    cfg = tiny_run[0]
     monkeypatch.setenv("DEEPSWAP_CKPT", str(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(NOTEBOOKS / "01_quickstart.ipynb", as_version=4)
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]

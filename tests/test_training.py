@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -25,9 +26,8 @@ def _changed(a: dict, b: dict) -> set[str]:
     return {k for k in a if not torch.equal(a[k], b[k])}
 
 
-def test_fast_training_run_writes_a_self_describing_run_folder(cfg_factory):
-    cfg = cfg_factory()
-    metrics, objects = train(cfg)
+def test_fast_training_run_writes_a_self_describing_run_folder(tiny_run):
+    cfg, metrics, objects = tiny_run
     run = Path(cfg.paths.output_dir)
     assert (run / "config.yaml").is_file()
     assert (run / "checkpoints" / "last.ckpt").is_file()
@@ -83,7 +83,7 @@ def test_resume_from_last_ckpt_continues_at_the_right_step_with_the_same_optimis
         def on_train_start(self, trainer, module):
             seen["step"] = trainer.global_step
             seen["kimg"] = module.kimg
-            seen["opt_g"] = trainer.optimizers[0].state_dict()
+            seen["opt_g"] = copy.deepcopy(trainer.optimizers[0].state_dict())  # Adam updates state in place
 
     second = cfg_factory(["total_kimg=0.064", f"ckpt_path={ckpt_path}"])
     with open_dict(second):
@@ -92,8 +92,10 @@ def test_resume_from_last_ckpt_continues_at_the_right_step_with_the_same_optimis
     assert seen["step"] == 8 * STEPS_PER_BATCH
     assert seen["kimg"] == pytest.approx(0.032)
     saved_state = saved["optimizer_states"][0]["state"]
+    assert saved_state
     for k, v in saved_state.items():
         assert torch.equal(seen["opt_g"]["state"][k]["exp_avg"], v["exp_avg"])
+        assert torch.equal(seen["opt_g"]["state"][k]["step"], v["step"])
     assert objects["trainer"].global_step == 16 * STEPS_PER_BATCH
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import ConfigKeyError
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
@@ -44,13 +44,12 @@ def check_overrides(overrides: list[str], config_name: str = "train") -> None:
         except MissingConfigException as e:
             raise ConfigError(_group_message(str(e), e.options)) from None
         except ConfigCompositionException as e:
-            cause = e.__cause__
-            if isinstance(cause, ConfigKeyError) and getattr(cause, "full_key", None):
+            text = _chain(e)
+            key = re.search(r"full_key: (\S+)", text)
+            if key and "not in struct" in text:
                 base = compose(config_name)
-                raise ConfigError(
-                    f"Unknown config key '{cause.full_key}'. {_key_hint(base, cause.full_key)}"
-                ) from None
-            raise ConfigError(_chain(e)) from None
+                raise ConfigError(f"Unknown config key '{key.group(1)}'. {_key_hint(base, key.group(1))}") from None
+            raise ConfigError(text) from None
 
 
 def _chain(e: BaseException) -> str:

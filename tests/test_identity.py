@@ -1,0 +1,60 @@
+"""Identity encoder training: objectives, the factor oracle, and the cache."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from deepswap.data.synthetic import SyntheticFaceWorld
+from deepswap.models.identity.oracle import FactorOracle, oracle_targets
+from deepswap.training.identity import ArcFaceObjective, synthetic_identity_encoder
+
+
+def test_arcface_margin_ramps_up_and_factor_head_adds_a_term():
+    obj = ArcFaceObjective(8, 4, scale=10.0, margin=0.5, warmup=0.5, factor_weight=1.0, num_factors=3)
+    emb = torch.randn(6, 8)
+    batch = {"labels": torch.tensor([0, 1, 2, 3, 0, 1]), "targets": torch.randn(6, 10)}
+    obj(emb, batch, progress=0.0)
+    assert obj.head.margin == 0.0
+    obj(emb, batch, progress=0.25)
+    assert obj.head.margin == pytest.approx(0.25) and obj.head.cos_m == pytest.approx(math.cos(0.25))
+    loss = obj(emb, batch, progress=1.0)
+    obj.factor_weight = 0.0
+    assert loss > obj(emb, batch, progress=1.0)
+
+
+def test_oracle_targets_are_standardised_identity_then_pose_then_expression():
+    world = SyntheticFaceWorld(num_train_identities=4, num_heldout_identities=2)
+    ident = torch.stack([world.identity_factors(i) for i in range(3)])
+    attr = torch.stack([world.attribute_factors("train", i) for i in range(3)])
+    targets = oracle_targets(world, ident, attr)
+    assert targets.shape == (3, world.num_identity_factors + 7)
+    assert torch.allclose(targets[:, 0] * 0.2887 + 0.5, ident[:, 0], atol=1e-4)
+    yaw = world.attribute_names.index("yaw")
+    assert torch.allclose(targets[:, world.num_identity_factors] * 0.2887 + 0.5, attr[:, yaw], atol=1e-4)
+    oracle = FactorOracle(world.num_identity_factors, width=8, input_size=32)
+    assert oracle(torch.zeros(2, 3, 32, 32)).shape == (2, world.num_identity_factors)
+    assert set(oracle.predict(torch.zeros(2, 3, 32, 32))) == {"identity", "pose", "expression"}
+
+
+def test_synthetic_encoder_is_cached_by_config(tmp_path, caplog):
+    caplog.set_level("INFO")
+    kwargs = dict(
+        encoder=OmegaConf.create({"_target_": "deepswap.models.identity.iresnet.IResNet", "layers": [1, 1, 1, 1],
+                                  "width": 8, "input_size": 32, "embedding_size": 32}),
+        world=OmegaConf.create({"num_train_identities": 10, "num_heldout_identities": 4}),
+        size=32, cache_dir=str(tmp_path), steps=3, batch_size=8)
+    first = synthetic_identity_encoder(**kwargs)
+    assert "training a synthetic identity encoder" in caplog.text and len(list(tmp_path.glob("*.pt"))) == 1
+    caplog.clear()
+    second = synthetic_identity_encoder(**kwargs)
+    assert "loaded from cache" in caplog.text
+    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
+    assert not any(p.requires_grad for p in second.parameters())
+    synthetic_identity_encoder(**{**kwargs, "seed": 5})
+    assert len(list(tmp_path.glob("*.pt"))) == 2, "a different config must not reuse the cache"
+    with pytest.raises(ValueError, match="objective"):
+        synthetic_identity_encoder(**{**kwargs, "objective": "triplet"})
