@@ -12,8 +12,19 @@ from hydra.utils import instantiate
 
 from deepswap.utils.config_check import ConfigError, check_overrides, group_options
 
-GROUPS = ["data", "generator", "discriminator", "identity", "loss", "optimizer", "trainer", "logger",
-          "callbacks", "experiment", "debug"]
+GROUPS = [
+    "data",
+    "generator",
+    "discriminator",
+    "identity",
+    "loss",
+    "optimizer",
+    "trainer",
+    "logger",
+    "callbacks",
+    "experiment",
+    "debug",
+]
 
 
 def test_every_group_has_options():
@@ -26,14 +37,19 @@ def test_every_option_composes(group, cfg_factory, monkeypatch):
     monkeypatch.setenv("DEEPSWAP_DATA", "/nonexistent")
     for option in group_options(group):
         debug = None if group == "debug" else "fast"
-        cfg = cfg_factory([f"{group}={option}"], debug=debug) if group != "debug" else cfg_factory(
-            [f"debug={option}"], debug=None)
+        cfg = (
+            cfg_factory([f"{group}={option}"], debug=debug)
+            if group != "debug"
+            else cfg_factory([f"debug={option}"], debug=None)
+        )
         assert cfg is not None
 
 
 @pytest.mark.parametrize("name", ["deepswap", "simswap", "faceshifter", "ghost"])
 def test_generators_instantiate_and_run(name, cfg_factory):
-    small = ["generator.n_down=5"] if name in ("faceshifter", "ghost") else []  # AEI-Net needs >= 2**(n_down+1) px
+    small = (
+        ["generator.n_down=5"] if name in ("faceshifter", "ghost") else []
+    )  # AEI-Net needs >= 2**(n_down+1) px
     cfg = cfg_factory([f"generator={name}", *small])
     generator = instantiate(cfg.generator)
     out = generator(torch.zeros(1, 3, 64, 64), torch.nn.functional.normalize(torch.randn(1, 512), dim=1))
@@ -73,8 +89,13 @@ def test_unknown_option_lists_valid_choices():
 
 
 def test_cli_reports_typo_without_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "deepswap.train", "generator=nope"], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "deepswap.train", "generator=nope"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode != 0
     assert "Valid choices" in result.stderr and "Traceback" not in result.stderr
 

@@ -53,7 +53,9 @@ def _write_folder(root, n_ids=3, n_imgs=3, size=24):
     for k in range(n_ids):
         (root / f"id_{k}").mkdir(parents=True)
         for j in range(n_imgs):
-            cv2.imwrite(str(root / f"id_{k}" / f"{j}.png"), rng.integers(0, 255, (size, size, 3), dtype=np.uint8))
+            cv2.imwrite(
+                str(root / f"id_{k}" / f"{j}.png"), rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+            )
 
 
 def test_identity_folder_indexes_identities_and_resizes(tmp_path):
@@ -87,8 +89,15 @@ def test_missing_or_empty_data_root_names_the_path_and_the_layout(tmp_path):
 
 def test_folder_datamodule_holds_out_identities(tmp_path):
     _write_folder(tmp_path, n_ids=6, n_imgs=2)
-    dm = FolderDataModule(root=str(tmp_path), size=16, batch_size=2, num_workers=0, val_identity_share=0.34,
-                          val_pairs=4, augment=[{"_target_": "albumentations.HorizontalFlip", "p": 0.5}])
+    dm = FolderDataModule(
+        root=str(tmp_path),
+        size=16,
+        batch_size=2,
+        num_workers=0,
+        val_identity_share=0.34,
+        val_pairs=4,
+        augment=[{"_target_": "albumentations.HorizontalFlip", "p": 0.5}],
+    )
     dm.setup("fit")
     train_ids = {dm.train_set.folder.labels[i] for i in range(len(dm.train_set.folder))}
     val_ids = {dm.val_set.folder.labels[i] for i in range(len(dm.val_set.folder))}
@@ -108,6 +117,8 @@ def test_augmentation_is_seeded_and_strict():
 
 
 def test_synthetic_datamodule_sample_pairs_are_fixed():
-    dm = SyntheticDataModule(world={"num_train_identities": 20, "num_heldout_identities": 8}, size=32, val_pairs=8)
+    dm = SyntheticDataModule(
+        world={"num_train_identities": 20, "num_heldout_identities": 8}, size=32, val_pairs=8
+    )
     a, b = dm.sample_pairs(4), dm.sample_pairs(4)
     assert torch.equal(a["target"], b["target"]) and a["truth"].shape == (4, 3, 32, 32)

@@ -43,10 +43,21 @@ def test_oracle_targets_are_standardised_identity_then_pose_then_expression():
 def test_synthetic_encoder_is_cached_by_config(tmp_path, caplog):
     caplog.set_level("INFO")
     kwargs = dict(
-        encoder=OmegaConf.create({"_target_": "deepswap.models.identity.iresnet.IResNet", "layers": [1, 1, 1, 1],
-                                  "width": 8, "input_size": 32, "embedding_size": 32}),
+        encoder=OmegaConf.create(
+            {
+                "_target_": "deepswap.models.identity.iresnet.IResNet",
+                "layers": [1, 1, 1, 1],
+                "width": 8,
+                "input_size": 32,
+                "embedding_size": 32,
+            }
+        ),
         world=OmegaConf.create({"num_train_identities": 10, "num_heldout_identities": 4}),
-        size=32, cache_dir=str(tmp_path), steps=3, batch_size=8)
+        size=32,
+        cache_dir=str(tmp_path),
+        steps=3,
+        batch_size=8,
+    )
     first = synthetic_identity_encoder(**kwargs)
     assert "training a synthetic identity encoder" in caplog.text and len(list(tmp_path.glob("*.pt"))) == 1
     caplog.clear()

@@ -6,8 +6,15 @@ import pytest
 import torch
 
 from deepswap.losses import (
-    AttributeLoss, FeatureMatchingLoss, HingeLoss, IdentityLoss, LazyR1, LeastSquaresLoss,
-    NonSaturatingLoss, ReconstructionLoss, r1_penalty,
+    AttributeLoss,
+    FeatureMatchingLoss,
+    HingeLoss,
+    IdentityLoss,
+    LazyR1,
+    LeastSquaresLoss,
+    NonSaturatingLoss,
+    ReconstructionLoss,
+    r1_penalty,
 )
 
 ZERO = [torch.zeros(2, 1, 4, 4), torch.zeros(2, 1, 2, 2)]
@@ -65,7 +72,10 @@ def test_reconstruction_counts_only_same_identity_pairs():
 
 
 def test_attribute_and_feature_matching_values():
-    a, b = [torch.zeros(1, 2, 4, 4), torch.zeros(1, 4, 2, 2)], [torch.ones(1, 2, 4, 4), torch.full((1, 4, 2, 2), 2.0)]
+    a, b = (
+        [torch.zeros(1, 2, 4, 4), torch.zeros(1, 4, 2, 2)],
+        [torch.ones(1, 2, 4, 4), torch.full((1, 4, 2, 2), 2.0)],
+    )
     assert AttributeLoss()(a, b).item() == pytest.approx((0.5 + 2.0) / 2)
     fm = FeatureMatchingLoss(last_n=1)
     fake = [[torch.zeros(1, 2, 4, 4), torch.zeros(1, 2, 2, 2)]]

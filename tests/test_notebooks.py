@@ -7,7 +7,6 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
@@ -15,7 +14,9 @@ def test_quickstart_notebook_executes(tiny_run, monkeypatch):
     cfg = tiny_run[0]
     monkeypatch.setenv("DEEPSWAP_CKPT", str(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"))
     nb = nbformat.read(NOTEBOOKS / "01_quickstart.ipynb", as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert any(o.get("output_type") == "display_data" for o in outputs), "the grid was not shown"
     assert not any(o.get("output_type") == "error" for o in outputs)
@@ -24,5 +25,6 @@ def test_quickstart_notebook_executes(tiny_run, monkeypatch):
 def test_notebooks_are_stored_without_outputs():
     for path in NOTEBOOKS.glob("*.ipynb"):
         nb = nbformat.read(path, as_version=4)
-        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{path.name} has outputs"
-
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), (
+            f"{path.name} has outputs"
+        )

@@ -60,14 +60,22 @@ def test_d_step_changes_only_d_and_g_step_only_g(cfg_factory):
         return out
 
     module._d_step, module._g_step = wrapped_d, wrapped_g
-    trainer = L.Trainer(accelerator="cpu", max_steps=STEPS_PER_BATCH, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, limit_val_batches=0)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=STEPS_PER_BATCH,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        limit_val_batches=0,
+    )
     trainer.fit(module, datamodule=instantiate(cfg.data))
     d_changed = _changed(snaps["start"], snaps["after_d"])
     g_changed = _changed(snaps["after_d"], snaps["after_g"])
     assert d_changed and all(k.startswith("discriminator.") for k in d_changed), d_changed
     assert g_changed and all(k.startswith("generator.") for k in g_changed), g_changed
-    assert not any(k.startswith(("identity_encoder.", "eval_identity_encoder.")) for k in d_changed | g_changed)
+    assert not any(
+        k.startswith(("identity_encoder.", "eval_identity_encoder.")) for k in d_changed | g_changed
+    )
 
 
 def test_resume_from_last_ckpt_continues_at_the_right_step_with_the_same_optimiser_state(cfg_factory):
@@ -104,8 +112,14 @@ def test_nan_losses_are_skipped_and_stop_the_run_cleanly(cfg_factory):
     module = build_module(cfg)
     before = _params(module.generator)
     module.generator_losses = lambda *a: (torch.tensor(float("nan"), requires_grad=True), {})
-    trainer = L.Trainer(accelerator="cpu", max_steps=100, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, limit_val_batches=0)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=100,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        limit_val_batches=0,
+    )
     trainer.fit(module, datamodule=instantiate(cfg.data))
     assert module.nan_skipped == 3 and trainer.should_stop
     assert not _changed(before, _params(module.generator)), "a NaN step touched the generator"
@@ -117,8 +131,16 @@ def test_ddp_on_two_cpu_processes_trains_and_writes_a_checkpoint(tmp_path):
 
     run = tmp_path / "ddp"
     env = {**os.environ, "WANDB_MODE": "disabled", "DEEPSWAP_CACHE": str(CACHE_DIR)}
-    cmd = [sys.executable, "-m", "deepswap.train", "debug=fast", "trainer=ddp_cpu", "total_kimg=0.032",
-           f"hydra.run.dir={run}", "final_eval.enabled=false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "deepswap.train",
+        "debug=fast",
+        "trainer=ddp_cpu",
+        "total_kimg=0.032",
+        f"hydra.run.dir={run}",
+        "final_eval.enabled=false",
+    ]
     result = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)

@@ -12,7 +12,7 @@ import random
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import DataLoader
 
 from deepswap.data.augment import build_augment
 from deepswap.data.folder import DataError, IdentityFolder
@@ -193,4 +193,4 @@ def _subset(folder: IdentityFolder, indices: list[int]) -> IdentityFolder:
     return sub
 
 
-__all__ = ["SyntheticDataModule", "FolderDataModule", "Subset"]
+__all__ = ["SyntheticDataModule", "FolderDataModule"]

@@ -68,7 +68,10 @@ def heldout_table(
 
 def format_table(rows: dict[str, dict[str, float]], title: str = "") -> str:
     """Plain-text table: one line per row, the four metric columns."""
-    head = f"{'output':<30} {'ID cos to source ↑':>19} {'ID cos to target':>17} {'GT masked L1 ↓':>15} {'GT PSNR ↑':>10}"
+    head = (
+        f"{'output':<30} {'ID cos to source ↑':>19} {'ID cos to target':>17} "
+        f"{'GT masked L1 ↓':>15} {'GT PSNR ↑':>10}"
+    )
     lines = ([title] if title else []) + [head, "-" * len(head)]
     for name, r in rows.items():
         lines.append(

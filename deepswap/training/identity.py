@@ -45,8 +45,16 @@ class ArcFaceObjective(nn.Module):
     and batches carrying ``targets``, a linear head on the embedding also regresses the standardised
     identity factors (synthetic data only): dense supervision that speeds up learning of geometry."""
 
-    def __init__(self, embedding_size: int, num_classes: int, scale: float = 32.0, margin: float = 0.5,
-                 warmup: float = 0.3, factor_weight: float = 0.0, num_factors: int = 0):
+    def __init__(
+        self,
+        embedding_size: int,
+        num_classes: int,
+        scale: float = 32.0,
+        margin: float = 0.5,
+        warmup: float = 0.3,
+        factor_weight: float = 0.0,
+        num_factors: int = 0,
+    ):
         super().__init__()
         self.head = ArcMarginHead(embedding_size, num_classes, scale=scale, margin=margin)
         self.margin, self.warmup, self.factor_weight = margin, warmup, factor_weight
@@ -59,7 +67,9 @@ class ArcFaceObjective(nn.Module):
         loss = F.cross_entropy(self.head(embeddings, batch["labels"]), batch["labels"])
         if self.factor_head is not None:
             n = self.factor_head.out_features
-            loss = loss + self.factor_weight * F.mse_loss(self.factor_head(embeddings), batch["targets"][:, :n])
+            loss = loss + self.factor_weight * F.mse_loss(
+                self.factor_head(embeddings), batch["targets"][:, :n]
+            )
         return loss
 
 
@@ -70,8 +80,15 @@ class FactorRegression(nn.Module):
         return F.mse_loss(outputs, batch["targets"])
 
 
-def train_encoder(encoder: nn.Module, objective: nn.Module, batches: Iterator[dict], steps: int,
-                  lr: float = 2e-3, forward=None, log_every: int = 100) -> nn.Module:
+def train_encoder(
+    encoder: nn.Module,
+    objective: nn.Module,
+    batches: Iterator[dict],
+    steps: int,
+    lr: float = 2e-3,
+    forward=None,
+    log_every: int = 100,
+) -> nn.Module:
     """AdamW + one-cycle schedule over ``steps`` batches ``{"images" (B,3,H,W) in [-1,1], "labels",
     "targets"}``; ``forward(encoder, images)`` defaults to ``encoder(images)``."""
     forward = forward or (lambda net, x: net(x))
@@ -88,7 +105,13 @@ def train_encoder(encoder: nn.Module, objective: nn.Module, batches: Iterator[di
         opt.step()
         sched.step()
         if step % log_every == 0 or step == steps - 1:
-            log.info("encoder step %d/%d loss %.3f (%.0f s)", step + 1, steps, float(loss.detach()), time.time() - t0)
+            log.info(
+                "encoder step %d/%d loss %.3f (%.0f s)",
+                step + 1,
+                steps,
+                float(loss.detach()),
+                time.time() - t0,
+            )
     return encoder.eval()
 
 
@@ -119,10 +142,15 @@ def heldout_retrieval(encoder: nn.Module, world, size: int, seed: int = 7) -> fl
     id_f = torch.stack([world.identity_factors(i) for i in ids])
     embeds = []
     for offset in (0, 1):
-        attr = torch.stack([world.attribute_factors("heldout", 10_000_000 * (offset + 1) + seed + k)
-                            for k in range(len(ids))])
-        images = torch.cat([world.render(id_f[i:i + 128], attr[i:i + 128], size).image
-                            for i in range(0, len(ids), 128)])
+        attr = torch.stack(
+            [
+                world.attribute_factors("heldout", 10_000_000 * (offset + 1) + seed + k)
+                for k in range(len(ids))
+            ]
+        )
+        images = torch.cat(
+            [world.render(id_f[i : i + 128], attr[i : i + 128], size).image for i in range(0, len(ids), 128)]
+        )
         embeds.append(F.normalize(encoder(images * 2 - 1), dim=1))
     nearest = (embeds[0] @ embeds[1].T).argmax(1)
     return float((nearest == torch.arange(len(ids))).float().mean())
@@ -132,8 +160,11 @@ def _code_digest() -> str:
     import deepswap.data.synthetic as synthetic
     import deepswap.models.identity as identity_models
 
-    files = sorted(Path(synthetic.__file__).parent.glob("*.py")) + sorted(
-        Path(identity_models.__file__).parent.glob("*.py")) + [Path(__file__)]
+    files = (
+        sorted(Path(synthetic.__file__).parent.glob("*.py"))
+        + sorted(Path(identity_models.__file__).parent.glob("*.py"))
+        + [Path(__file__)]
+    )
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
 
 
@@ -141,10 +172,21 @@ def _plain(value):
     return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
 
 
-def synthetic_identity_encoder(encoder: DictConfig, world: DictConfig, size: int, cache_dir: str,
-                               objective: str = "arcface", steps: int = 300, batch_size: int = 64,
-                               lr: float = 3e-3, margin: float = 0.5, scale: float = 32.0,
-                               factor_weight: float = 1.0, seed: int = 0, augment: list | None = None) -> nn.Module:
+def synthetic_identity_encoder(
+    encoder: DictConfig,
+    world: DictConfig,
+    size: int,
+    cache_dir: str,
+    objective: str = "arcface",
+    steps: int = 300,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    margin: float = 0.5,
+    scale: float = 32.0,
+    factor_weight: float = 1.0,
+    seed: int = 0,
+    augment: list | None = None,
+) -> nn.Module:
     """A frozen identity encoder trained on the synthetic world's train identities (cached).
 
     ``objective``: ``"arcface"`` (ArcFace head, plus factor regression weighted by ``factor_weight``)
@@ -156,9 +198,23 @@ def synthetic_identity_encoder(encoder: DictConfig, world: DictConfig, size: int
 
     if objective not in ("arcface", "factors"):
         raise ValueError(f"objective must be 'arcface' or 'factors', got {objective!r}")
-    spec = {k: _plain(v) for k, v in dict(
-        encoder=encoder, world=world, size=size, objective=objective, steps=steps, batch_size=batch_size,
-        lr=lr, margin=margin, scale=scale, factor_weight=factor_weight, seed=seed, augment=augment).items()}
+    spec = {
+        k: _plain(v)
+        for k, v in dict(
+            encoder=encoder,
+            world=world,
+            size=size,
+            objective=objective,
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            margin=margin,
+            scale=scale,
+            factor_weight=factor_weight,
+            seed=seed,
+            augment=augment,
+        ).items()
+    }
     if objective == "factors":
         from deepswap.data.synthetic import SyntheticFaceWorld as _W
 
@@ -174,20 +230,35 @@ def synthetic_identity_encoder(encoder: DictConfig, world: DictConfig, size: int
             net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["state_dict"])
             log.info("identity encoder loaded from cache %s", path)
             return net.eval().requires_grad_(False)
-        log.info("training a synthetic identity encoder (%s, %d steps); cached afterwards at %s", objective,
-                 steps, path)
+        log.info(
+            "training a synthetic identity encoder (%s, %d steps); cached afterwards at %s",
+            objective,
+            steps,
+            path,
+        )
         t0 = time.time()
         batches = synthetic_batches(w, size, batch_size, build_augment(spec["augment"], seed), seed)
         if objective == "arcface":
-            obj = ArcFaceObjective(net.embedding_size, len(w.identity_ids("train")), scale, margin,
-                                   factor_weight=factor_weight, num_factors=w.num_identity_factors)
+            obj = ArcFaceObjective(
+                net.embedding_size,
+                len(w.identity_ids("train")),
+                scale,
+                margin,
+                factor_weight=factor_weight,
+                num_factors=w.num_identity_factors,
+            )
             train_encoder(net, obj, batches, steps, lr)
         else:
             train_encoder(net, FactorRegression(), batches, steps, lr, forward=lambda n, x: n.trunk(x))
         accuracy = heldout_retrieval(net, w, size)
-        log.info("identity encoder trained in %.0f s; held-out top-1 retrieval %.1f%% over %d identities "
-                 "(chance %.1f%%)", time.time() - t0, 100 * accuracy, w.num_heldout_identities,
-                 100 / w.num_heldout_identities)
+        log.info(
+            "identity encoder trained in %.0f s; held-out top-1 retrieval %.1f%% over %d identities "
+            "(chance %.1f%%)",
+            time.time() - t0,
+            100 * accuracy,
+            w.num_heldout_identities,
+            100 / w.num_heldout_identities,
+        )
         tmp = path.with_suffix(".tmp")
         torch.save({"state_dict": net.state_dict(), "spec": json.dumps(spec), "heldout_top1": accuracy}, tmp)
         tmp.replace(path)

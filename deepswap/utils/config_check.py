@@ -48,7 +48,9 @@ def check_overrides(overrides: list[str], config_name: str = "train") -> None:
             key = re.search(r"full_key: (\S+)", text)
             if key and "not in struct" in text:
                 base = compose(config_name)
-                raise ConfigError(f"Unknown config key '{key.group(1)}'. {_key_hint(base, key.group(1))}") from None
+                raise ConfigError(
+                    f"Unknown config key '{key.group(1)}'. {_key_hint(base, key.group(1))}"
+                ) from None
             raise ConfigError(text) from None
 
 

@@ -21,8 +21,14 @@ class ConvTrunk(nn.Module):
         chans = [3, width, 2 * width, 4 * width, 4 * width]
         stages = []
         for cin, cout in zip(chans[:-1], chans[1:]):
-            stages += [nn.Conv2d(cin, cout, 3, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-                       nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+            stages += [
+                nn.Conv2d(cin, cout, 3, 2, 1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(inplace=True),
+            ]
         self.features = nn.Sequential(*stages)
         self.fc = nn.Linear(chans[-1] * (input_size // 16) ** 2, outputs)
         self.input_size = input_size

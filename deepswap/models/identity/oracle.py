@@ -13,7 +13,6 @@ from torch import Tensor, nn
 
 from deepswap.models.identity.conv import ConvTrunk
 
-
 POSE = ("yaw", "pitch", "roll")
 EXPRESSION = ("smile", "mouth_open", "eye_open", "brow_raise")
 UNIFORM_STD = 0.2887  # std of U(0, 1)
@@ -30,8 +29,14 @@ class FactorOracle(nn.Module):
         width, input_size: the CNN trunk's base width and working resolution.
     """
 
-    def __init__(self, num_identity: int, width: int = 32, input_size: int = 64, embedding_size: int | None = None,
-                 lift_seed: int = 0):
+    def __init__(
+        self,
+        num_identity: int,
+        width: int = 32,
+        input_size: int = 64,
+        embedding_size: int | None = None,
+        lift_seed: int = 0,
+    ):
         super().__init__()
         self.num_identity = int(num_identity)
         self.num_outputs = self.num_identity + len(POSE) + len(EXPRESSION)
@@ -52,7 +57,7 @@ class FactorOracle(nn.Module):
         """
         out = self.trunk(x) * UNIFORM_STD + 0.5
         n = self.num_identity
-        return {"identity": out[:, :n], "pose": out[:, n:n + 3], "expression": out[:, n + 3:]}
+        return {"identity": out[:, :n], "pose": out[:, n : n + 3], "expression": out[:, n + 3 :]}
 
     def forward(self, x: Tensor) -> Tensor:
         """-> ``(B, embedding_size)``: standardised identity-factor estimates (lifted if configured)."""
