@@ -147,3 +147,11 @@ def test_ddp_on_two_cpu_processes_trains_and_writes_a_checkpoint(tmp_path):
     # 32 images over 2 processes of batch 4 -> 4 batches each, 2 optimiser steps per batch.
     assert ckpt["global_step"] == 4 * STEPS_PER_BATCH
     assert ckpt["deepswap"]["kimg"] == pytest.approx(0.032)
+
+
+def test_bf16_mixed_precision_trains_on_cpu(cfg_factory):
+    cfg = cfg_factory(["trainer.precision=bf16-mixed", "total_kimg=0.016", "final_eval.enabled=false"])
+    metrics, objects = train(cfg)
+    assert objects["trainer"].precision == "bf16-mixed"
+    assert objects["trainer"].global_step == 4 * STEPS_PER_BATCH
+    assert all(torch.isfinite(p).all() for p in objects["module"].generator.parameters())

@@ -133,6 +133,23 @@ def synthetic_batches(world, size: int, batch_size: int, augment, seed: int) -> 
         yield {"images": images * 2.0 - 1.0, "labels": labels, "targets": oracle_targets(world, id_f, attr)}
 
 
+def folder_batches(folder, batch_size: int, augment=None, seed: int = 0) -> Iterator[dict]:
+    """Endless shuffled batches ``{"images", "labels"}`` from an identity-labelled
+    :class:`deepswap.data.folder.IdentityFolder` (e.g. VGGFace2-HQ crops), for :class:`ArcFaceObjective`."""
+    gen = torch.Generator().manual_seed(seed)
+    step = 0
+    while True:
+        index = torch.randint(0, len(folder), (batch_size,), generator=gen).tolist()
+        if augment is None:
+            images = torch.stack([folder.load(i) for i in index])
+        else:
+            images = torch.stack(
+                [augment(folder.load_array(i), step * batch_size + j) for j, i in enumerate(index)]
+            )
+        step += 1
+        yield {"images": images * 2.0 - 1.0, "labels": torch.tensor([folder.labels[i] for i in index])}
+
+
 @torch.no_grad()
 def heldout_retrieval(encoder: nn.Module, world, size: int, seed: int = 7) -> float:
     """Top-1 identity retrieval on held-out identities: a probe render of each identity must be
