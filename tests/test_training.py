@@ -155,3 +155,14 @@ def test_bf16_mixed_precision_trains_on_cpu(cfg_factory):
     assert objects["trainer"].precision == "bf16-mixed"
     assert objects["trainer"].global_step == 4 * STEPS_PER_BATCH
     assert all(torch.isfinite(p).all() for p in objects["module"].generator.parameters())
+
+
+def test_identity_jitter_is_differentiable_and_identity_at_zero_strength():
+    from deepswap.training.module import random_affine
+
+    x = torch.rand(2, 3, 16, 16, requires_grad=True)
+    assert torch.allclose(random_affine(x, 0.0), x, atol=1e-5)
+    moved = random_affine(x, 0.1)
+    assert moved.shape == x.shape and not torch.allclose(moved, x)
+    (grad,) = torch.autograd.grad(moved.sum(), x)
+    assert grad.abs().sum() > 0

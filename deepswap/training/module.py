@@ -23,6 +23,23 @@ CHECKPOINT_FORMAT = 1  # bump when a checkpoint's layout changes incompatibly
 LOSS_NAMES = ("adversarial", "identity", "reconstruction", "attribute", "feature_matching")
 
 
+def random_affine(images: Tensor, strength: float) -> Tensor:
+    """``(B, 3, H, W)`` -> the same images, each shifted, scaled and rotated at random (differentiable).
+
+    ``strength`` is the largest shift as a share of the image (scale and rotation scale with it). Seen
+    through such jitter, the identity encoder cannot be fooled by pixel-exact patterns: the generator
+    has to change the face, not paint stripes the frozen encoder happens to respond to.
+    """
+    b = images.shape[0]
+    r = torch.rand(b, 4, device=images.device, dtype=torch.float32) * 2 - 1
+    angle, scale = r[:, 0] * strength * 2, 1 + r[:, 1] * strength
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.stack([torch.stack([cos, -sin, r[:, 2] * strength * 2], 1),
+                         torch.stack([sin, cos, r[:, 3] * strength * 2], 1)], 1)
+    grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
 class FaceSwapModule(L.LightningModule):
     """Generator + multi-scale patch discriminator + frozen identity encoder.
 
@@ -36,6 +53,8 @@ class FaceSwapModule(L.LightningModule):
         eval_identity_encoder: optional second encoder, never used for training, for validation scores.
         grad_clip: max gradient norm per optimiser step (None: off).
         nan_patience: stop after this many consecutive non-finite losses (the steps are skipped).
+        identity_jitter: random shift/scale/rotation applied to swaps before the identity encoder in
+            the identity loss (0: off); see :func:`random_affine`.
     """
 
     def __init__(
@@ -52,6 +71,7 @@ class FaceSwapModule(L.LightningModule):
         eval_identity_encoder: nn.Module | None = None,
         grad_clip: float | None = None,
         nan_patience: int = 5,
+        identity_jitter: float = 0.0,
         feature_matching_last_n: int = 2,
         reconstruction: str = "l1",
     ):
@@ -74,6 +94,7 @@ class FaceSwapModule(L.LightningModule):
         self.r1 = LazyR1(**(r1 or {"gamma": 0.0, "interval": 16}))
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
         self.grad_clip, self.nan_patience = grad_clip, int(nan_patience)
+        self.identity_jitter = float(identity_jitter)
         self.register_buffer("images_seen", torch.zeros((), dtype=torch.long))
         self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))
         self.nan_streak = 0
@@ -174,7 +195,8 @@ class FaceSwapModule(L.LightningModule):
         d_out = self.discriminator(out.image)
         terms = {"adversarial": self.adversarial_loss.g_loss(d_out.logits)}
         if w["identity"]:
-            terms["identity"] = self.identity_loss(self.identity_encoder(out.image), source_id)
+            seen = random_affine(out.image, self.identity_jitter) if self.identity_jitter else out.image
+            terms["identity"] = self.identity_loss(self.identity_encoder(seen), source_id)
         if w["reconstruction"]:
             terms["reconstruction"] = self.reconstruction_loss(out.image, target, same)
         if w["attribute"]:
