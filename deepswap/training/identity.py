@@ -232,16 +232,14 @@ def synthetic_identity_encoder(
             augment=augment,
         ).items()
     }
+    w = SyntheticFaceWorld(**spec["world"])
     if objective == "factors":
-        from deepswap.data.synthetic import SyntheticFaceWorld as _W
-
-        spec["encoder"]["num_identity"] = _W(**spec["world"]).num_identity_factors
+        spec["encoder"]["num_identity"] = w.num_identity_factors
     spec["code"] = _code_digest()
     path = Path(cache_dir).expanduser() / f"{config_hash(spec)}.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path) + ".lock"):
         torch.manual_seed(seed)
-        w = SyntheticFaceWorld(**spec["world"])
         net = instantiate(OmegaConf.create(spec["encoder"]))
         if path.is_file():
             net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["state_dict"])

@@ -34,8 +34,13 @@ def random_affine(images: Tensor, strength: float) -> Tensor:
     r = torch.rand(b, 4, device=images.device, dtype=torch.float32) * 2 - 1
     angle, scale = r[:, 0] * strength * 2, 1 + r[:, 1] * strength
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin, r[:, 2] * strength * 2], 1),
-                         torch.stack([sin, cos, r[:, 3] * strength * 2], 1)], 1)
+    theta = torch.stack(
+        [
+            torch.stack([cos, -sin, r[:, 2] * strength * 2], 1),
+            torch.stack([sin, cos, r[:, 3] * strength * 2], 1),
+        ],
+        1,
+    )
     grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
