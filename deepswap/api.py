@@ -22,17 +22,14 @@ class CheckpointError(ValueError):
     """The file is not a deepswap checkpoint this version can read."""
 
 
-def _identity_arch(identity_cfg: dict, state: dict) -> nn.Module:
-    if "encoder" in identity_cfg:  # trained encoders (synthetic): the architecture is in the config
-        spec = dict(identity_cfg["encoder"])
-        if spec["_target_"].endswith("FactorOracle") and "num_identity" not in spec:
-            from deepswap.models.identity.oracle import EXPRESSION, POSE
-
-            spec["num_identity"] = state["trunk.fc.weight"].shape[0] - len(POSE) - len(EXPRESSION)
-        return instantiate(OmegaConf.create(spec))
+def _identity_arch(meta: dict) -> nn.Module:
+    """The identity encoder's network, empty: from the spec its builder saved, else an IResNet of the
+    configured depth (ArcFace checkpoints)."""
+    if meta.get("identity_encoder"):
+        return instantiate(OmegaConf.create(meta["identity_encoder"]))
     from deepswap.models.identity import iresnet
 
-    return getattr(iresnet, f"iresnet{identity_cfg.get('depth', 100)}")()
+    return getattr(iresnet, f"iresnet{meta['config']['identity'].get('depth', 100)}")()
 
 
 def _sub_state(state: dict, prefix: str) -> dict:
@@ -76,9 +73,8 @@ class SwapModel:
         cfg = ckpt["deepswap"]["config"]
         generator = instantiate(OmegaConf.create(cfg["generator"]))
         generator.load_state_dict(_sub_state(ckpt["state_dict"], "ema.shadow."))
-        encoder_state = _sub_state(ckpt["state_dict"], "identity_encoder.")
-        encoder = _identity_arch(cfg["identity"], encoder_state)
-        encoder.load_state_dict(encoder_state)
+        encoder = _identity_arch(ckpt["deepswap"])
+        encoder.load_state_dict(_sub_state(ckpt["state_dict"], "identity_encoder."))
         return cls(generator.eval().to(device), encoder.eval().to(device), cfg)
 
     @property

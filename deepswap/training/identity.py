@@ -241,6 +241,7 @@ def synthetic_identity_encoder(
     with FileLock(str(path) + ".lock"):
         torch.manual_seed(seed)
         net = instantiate(OmegaConf.create(spec["encoder"]))
+        net.build_spec = spec["encoder"]  # saved in swap checkpoints so loaders rebuild the same network
         if path.is_file():
             net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["state_dict"])
             log.info("identity encoder loaded from cache %s", path)

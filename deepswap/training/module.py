@@ -258,4 +258,6 @@ class FaceSwapModule(L.LightningModule):
             "kimg": self.kimg,
             "nan_skipped": self.nan_skipped,
             "config": getattr(self, "run_config", None),
+            # how to rebuild the frozen identity encoder (set by the code that built it, if any)
+            "identity_encoder": getattr(self.identity_encoder, "build_spec", None),
         }
