@@ -1,8 +1,8 @@
 """deepswap: research on GAN face swapping and on detecting face swaps.
 
 Public API: :func:`load_checkpoint` / :class:`SwapModel` (inference), :func:`deepswap.train.train`
-(training from a config). Networks live in ``deepswap.models``, losses in ``deepswap.losses``, the
-training step in ``deepswap.training.module``, data in ``deepswap.data``, configs in ``configs/``.
+(training from a config), :func:`evaluate` (the swap protocol; ``python -m deepswap.evaluate``).
+Networks live in ``deepswap.models``, losses in ``deepswap.losses``, the training step in ``deepswap.training.module``, data in ``deepswap.data``, configs in ``configs/``.
 """
 
 import os
@@ -19,7 +19,11 @@ def __getattr__(name):  # lazy: `import deepswap` stays cheap
         from deepswap import api
 
         return getattr(api, name)
+    if name == "evaluate":  # the module is callable: deepswap.evaluate(ckpt, num_pairs=...)
+        import importlib
+
+        return importlib.import_module("deepswap.evaluate")
     raise AttributeError(f"module 'deepswap' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "load_checkpoint", "SwapModel", "CheckpointError"]
+__all__ = ["__version__", "load_checkpoint", "SwapModel", "CheckpointError", "evaluate"]

@@ -66,6 +66,8 @@ class SwapModel:
     generator: nn.Module
     identity_encoder: nn.Module
     config: dict
+    identity_spec: dict | None = None  # the identity encoder's build spec (None: IResNet of the configured depth)
+    source: str | None = None  # the file the weights were loaded from
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> SwapModel:
@@ -75,7 +77,20 @@ class SwapModel:
         generator.load_state_dict(_sub_state(ckpt["state_dict"], "ema.shadow."))
         encoder = _identity_arch(ckpt["deepswap"])
         encoder.load_state_dict(_sub_state(ckpt["state_dict"], "identity_encoder."))
-        return cls(generator.eval().to(device), encoder.eval().to(device), cfg)
+        return cls(
+            generator.eval().to(device),
+            encoder.eval().to(device),
+            cfg,
+            ckpt["deepswap"].get("identity_encoder"),
+            str(Path(path).resolve()),
+        )
+
+    @classmethod
+    def from_export(cls, path: str | Path, device: str | torch.device = "cpu") -> SwapModel:
+        """Load a ``python -m deepswap.export --format safetensors`` folder (no Lightning needed)."""
+        from deepswap.export import load_exported
+
+        return load_exported(path, device)
 
     @property
     def image_size(self) -> int:

@@ -46,3 +46,30 @@ def recolor_to_source(target: Tensor, target_mask: Tensor, source: Tensor, sourc
 
     shift = face_mean(source, source_mask) - face_mean(target, target_mask)
     return (target + shift[:, :, None, None] * target_mask).clamp(-1, 1)
+
+
+def _gaussian_window(size: int, sigma: float, device, dtype) -> Tensor:
+    x = torch.arange(size, device=device, dtype=dtype) - (size - 1) / 2
+    g = torch.exp(-(x**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def ssim(pred: Tensor, truth: Tensor, window: int = 11, sigma: float = 1.5) -> Tensor:
+    """Structural similarity (Wang et al. 2004) on the [0, 1] scale, per channel with an 11-tap Gaussian
+    window (sigma 1.5), K1 = 0.01, K2 = 0.03, valid region only, averaged over channels -> ``(B,)``."""
+    x, y = (pred.double() + 1) * 0.5, (truth.double() + 1) * 0.5  # double: var = E[x^2] - mu^2 cancels
+    c = x.shape[1]
+    window = min(window, x.shape[-1], x.shape[-2])
+    g = _gaussian_window(window, sigma, x.device, x.dtype)
+    kh, kw = g.view(1, 1, -1, 1).repeat(c, 1, 1, 1), g.view(1, 1, 1, -1).repeat(c, 1, 1, 1)
+
+    def blur(t: Tensor) -> Tensor:
+        return F.conv2d(F.conv2d(t, kh, groups=c), kw, groups=c)
+
+    mu_x, mu_y = blur(x), blur(y)
+    var_x = blur(x * x) - mu_x**2
+    var_y = blur(y * y) - mu_y**2
+    cov = blur(x * y) - mu_x * mu_y
+    c1, c2 = 0.01**2, 0.03**2
+    s = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+    return s.flatten(1).mean(1).float()

@@ -173,7 +173,10 @@ def heldout_retrieval(encoder: nn.Module, world, size: int, seed: int = 7) -> fl
     return float((nearest == torch.arange(len(ids))).float().mean())
 
 
-def _code_digest() -> str:
+def _code_digest(encoder_target: str | None = None) -> str:
+    """Digest of the renderer's and encoders' code, plus the module defining ``encoder_target``."""
+    import importlib.util
+
     import deepswap.data.synthetic as synthetic
     import deepswap.models.identity as identity_models
 
@@ -182,6 +185,9 @@ def _code_digest() -> str:
         + sorted(Path(identity_models.__file__).parent.glob("*.py"))
         + [Path(__file__)]
     )
+    spec = importlib.util.find_spec(encoder_target.rpartition(".")[0]) if encoder_target else None
+    if spec and spec.origin and Path(spec.origin) not in files:
+        files.append(Path(spec.origin))  # e.g. the evaluation oracle (deepswap.evaluation.oracle)
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
 
 
@@ -235,7 +241,7 @@ def synthetic_identity_encoder(
     w = SyntheticFaceWorld(**spec["world"])
     if objective == "factors":
         spec["encoder"]["num_identity"] = w.num_identity_factors
-    spec["code"] = _code_digest()
+    spec["code"] = _code_digest(spec["encoder"].get("_target_"))
     path = Path(cache_dir).expanduser() / f"{config_hash(spec)}.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path) + ".lock"):

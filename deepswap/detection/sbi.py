@@ -1,0 +1,131 @@
+"""Self-blended images (SBI; Shiohara & Yamasaki, CVPR 2022): pseudo-fakes ``(B, 3, H, W)`` from real faces.
+
+Idea, in short: a face swap leaves traces where a foreign face is pasted into a frame (colour mismatch,
+slight misalignment, a blending boundary). SBI creates such traces without a second identity: it
+perturbs a copy of the same real face (colour statistics, small scale/shift) and pastes the copy back
+into the original through a softened face mask at a random opacity. A detector trained on real vs
+self-blended learns those generic traces rather than one generator's fingerprint.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from deepswap.detection.postprocess import gaussian_blur
+
+
+def _generator(rng: torch.Generator | int | None) -> torch.Generator | None:
+    if rng is None or isinstance(rng, torch.Generator):
+        return rng
+    return torch.Generator().manual_seed(int(rng))
+
+
+def landmarks_to_mask(
+    landmarks: Tensor | np.ndarray, size: tuple[int, int], expand: float | None = None
+) -> Tensor:
+    """Landmarks ``(N, 2)`` or ``(B, N, 2)`` in pixels (x, y) -> convex-hull mask ``(B, 1, H, W)`` in {0, 1}.
+
+    The hull is scaled by ``expand`` about the landmarks' centre; by default 1.0 for 68 points and 1.8 for
+    5 points (eyes, nose, mouth corners span only the inner face).
+    """
+    pts = landmarks.detach().cpu().numpy() if isinstance(landmarks, Tensor) else np.asarray(landmarks)
+    pts = pts[None] if pts.ndim == 2 else pts
+    if pts.ndim != 3 or pts.shape[-1] != 2 or pts.shape[1] < 3:
+        raise ValueError(f"landmarks must be (N, 2) or (B, N, 2) with N >= 3, got shape {pts.shape}")
+    expand = expand if expand is not None else (1.0 if pts.shape[1] >= 68 else 1.8)
+    h, w = size
+    masks = []
+    for p in pts.astype(np.float64):
+        centre = p.mean(0, keepdims=True)
+        hull = cv2.convexHull(((p - centre) * expand + centre).round().astype(np.int32))
+        m = np.zeros((h, w), np.uint8)
+        cv2.fillConvexPoly(m, hull, 1)
+        masks.append(m)
+    return torch.from_numpy(np.stack(masks)).float().unsqueeze(1)
+
+
+def _uniform(n: int, lo: float, hi: float, g: torch.Generator | None) -> Tensor:
+    return lo + (hi - lo) * torch.rand(n, generator=g)
+
+
+def _colour_jitter(x: Tensor, g: torch.Generator | None) -> Tensor:
+    """``(B, 3, H, W)`` -> per-image random brightness, contrast, saturation and per-channel shift."""
+    b = x.shape[0]
+    brightness = _uniform(b, -0.1, 0.1, g).view(b, 1, 1, 1)
+    contrast = _uniform(b, 0.85, 1.15, g).view(b, 1, 1, 1)
+    saturation = _uniform(b, 0.8, 1.2, g).view(b, 1, 1, 1)
+    shift = _uniform(3 * b, -0.06, 0.06, g).view(b, 3, 1, 1)
+    gray = 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+    x = gray + (x - gray) * saturation.to(x)
+    mean = x.mean((1, 2, 3), keepdim=True)
+    x = (x - mean) * contrast.to(x) + mean + brightness.to(x) + shift.to(x)
+    return x.clamp(-1, 1)
+
+
+def _small_affine(x: Tensor, g: torch.Generator | None, max_shift: float, max_scale: float) -> Tensor:
+    """``(B, C, H, W)`` -> each image zoomed by <= ``max_scale``, shifted by <= ``max_shift`` of its size."""
+    b = x.shape[0]
+    scale = 1.0 + _uniform(b, -max_scale, max_scale, g)
+    shift = _uniform(2 * b, -2 * max_shift, 2 * max_shift, g).view(b, 2)  # grid units span [-1, 1]
+    theta = torch.zeros(b, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1.0 / scale
+    theta[:, :, 2] = shift
+    grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def _soften_mask(mask: Tensor, g: torch.Generator | None) -> Tensor:
+    """``(B, 1, H, W)`` -> randomly dilated or eroded, then Gaussian-blurred mask in [0, 1]."""
+    b, _, h, _ = mask.shape
+    out = []
+    max_r = max(1, round(0.03 * h))
+    for i in range(b):
+        m = mask[i : i + 1]
+        r = int(torch.randint(0, max_r + 1, (1,), generator=g))
+        if r > 0:
+            dilate = bool(torch.rand(1, generator=g) < 0.5)
+            m = F.max_pool2d(m, 2 * r + 1, 1, r) if dilate else -F.max_pool2d(-m, 2 * r + 1, 1, r)
+        out.append(m)
+    sigma = _uniform(b, 0.01 * h, 0.04 * h, g).to(mask)
+    return gaussian_blur(torch.cat(out), sigma).clamp(0, 1)
+
+
+def self_blend(
+    image: Tensor,
+    mask: Tensor,
+    rng: torch.Generator | int | None = None,
+    max_shift: float = 0.03,
+    max_scale: float = 0.05,
+) -> tuple[Tensor, Tensor]:
+    """Faces ``(B, 3, H, W)`` or ``(3, H, W)`` in [-1, 1], masks ``(B, 1, H, W)``/``(1, H, W)``/``(H, W)``
+    in [0, 1] -> ``(fake, blend_mask)`` of the same batch shape.
+
+    ``fake = image * (1 - blend_mask) + source * blend_mask`` where ``source`` is the same face after colour
+    jitter and a small random zoom/shift, and ``blend_mask`` is the face mask randomly dilated or eroded,
+    blurred, and scaled by a blend ratio (1 with probability 1/2, else uniform in [0.25, 1)). Outside
+    ``blend_mask > 0`` the fake equals the input exactly. Deterministic for a given generator or int seed.
+    Use :func:`landmarks_to_mask` to build masks from 5 or 68 landmarks.
+    """
+    single = image.dim() == 3
+    x = image.unsqueeze(0) if single else image
+    if x.dim() != 4 or x.shape[1] != 3:
+        raise ValueError(f"image must be (3, H, W) or (B, 3, H, W), got {tuple(image.shape)}")
+    m = mask.float()
+    m = m.view(1, 1, *m.shape) if m.dim() == 2 else m.unsqueeze(0) if m.dim() == 3 else m
+    if m.shape[0] != x.shape[0] or m.shape[1] != 1 or m.shape[2:] != x.shape[2:]:
+        raise ValueError(
+            f"mask {tuple(mask.shape)} does not match image {tuple(image.shape)}; "
+            "expected one single-channel mask of the image's size per face"
+        )
+    g = _generator(rng)  # a CPU generator: all random draws happen on the CPU
+    b = x.shape[0]
+    source = _small_affine(_colour_jitter(x, g), g, max_shift, max_scale)
+    soft = _soften_mask(m.to(x.device).clamp(0, 1), g)
+    ratio = torch.where(torch.rand(b, generator=g) < 0.5, torch.ones(b), _uniform(b, 0.25, 1.0, g))
+    blend = soft * ratio.to(soft).view(b, 1, 1, 1)
+    fake = x * (1 - blend) + source.to(x.dtype) * blend
+    return (fake[0], blend[0]) if single else (fake, blend)

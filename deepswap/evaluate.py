@@ -1,0 +1,291 @@
+"""Score a swap model with the evaluation protocol: ``python -m deepswap.evaluate checkpoint=<path>``.
+
+From Python: ``deepswap.evaluate("last.ckpt", num_pairs=128)`` (this module is callable) or
+``deepswap.evaluate.evaluate(...)``; both return an :class:`EvaluationResult`. The protocol and the
+metrics are described in :mod:`deepswap.evaluation.protocol`; the configuration in
+``configs/evaluate.yaml``. Outputs go to ``output_dir``: ``evaluation.json``, ``pairs.csv`` and
+``swaps.npz`` (uint8 images of every pair: target, source, model, truth).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import subprocess
+import sys
+import time
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import hydra
+import numpy as np
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from deepswap.evaluation import protocol, report
+from deepswap.evaluation.protocol import EvaluationError
+from deepswap.evaluation.scorers import OracleScorer, RealScorer
+
+log = logging.getLogger(__name__)
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+
+@dataclass
+class EvaluationResult:
+    """``rows``: output name -> metric -> mean; ``per_pair``: output -> metric -> ``(N,)``."""
+
+    rows: dict[str, dict[str, float]]
+    per_pair: dict[str, dict[str, torch.Tensor]]
+    noise_floor: dict[str, float]
+    skipped: dict[str, str]
+    provenance: dict
+    output_dir: Path | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+    def table(self) -> str:
+        return report.format_table(self.rows)
+
+
+def load_swap_model(path: str | Path, device: str = "cpu"):
+    """A :class:`deepswap.api.SwapModel` from a training checkpoint (EMA generator) or an export folder."""
+    from deepswap.api import CheckpointError, SwapModel
+
+    path = Path(str(path)).expanduser()
+    if path.is_dir():
+        try:
+            from deepswap.export import load_exported
+        except ImportError:
+            raise CheckpointError(f"{path} is a folder, and this deepswap cannot read exports") from None
+        return load_exported(path, device=device), "export"
+    return SwapModel.from_checkpoint(path, device), "training checkpoint (EMA generator)"
+
+
+def _sha256(path: Path) -> str:
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    h = hashlib.sha256()
+    for f in files:
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _git_sha() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=CONFIG_DIR.parent, capture_output=True, text=True
+        )
+        return out.stdout.strip() or None
+    except OSError:
+        return None
+
+
+def _pairs(cfg: DictConfig, data: DictConfig) -> tuple[dict, str, object]:
+    """The protocol pairs, the data kind and the synthetic world (or None)."""
+    target = str(data.get("_target_", ""))
+    if target.endswith("SyntheticDataModule"):
+        from deepswap.data.synthetic import SyntheticFaceWorld
+
+        world = SyntheticFaceWorld(**OmegaConf.to_container(data.world, resolve=True))
+        return protocol.synthetic_pairs(world, cfg.num_pairs, int(data.size), cfg.seed), "synthetic", world
+    if target.endswith("FolderDataModule"):
+        dm = instantiate(data)
+        dm.setup("validate")
+        return protocol.folder_pairs(dm.val_set.folder, cfg.num_pairs, cfg.seed), "folder", None
+    raise EvaluationError(f"data._target_ {target!r} is not a deepswap data module (synthetic or folder)")
+
+
+def _scorer(cfg: DictConfig, kind: str):
+    if kind == "synthetic":
+        return OracleScorer(instantiate(cfg.oracle), cfg.device), OmegaConf.to_container(
+            cfg.oracle, resolve=True
+        )
+    ev = cfg.evaluation
+    scorer = RealScorer(ev.recognizer, ev.recognizer_depth, ev.landmark_model, cfg.device)
+    return scorer, {"recognizer": ev.recognizer, "landmark_model": ev.landmark_model}
+
+
+def evaluate_cfg(cfg: DictConfig) -> EvaluationResult:
+    """The harness on a composed ``configs/evaluate.yaml``."""
+    t0 = time.time()
+    ckpt_path = Path(str(cfg.checkpoint)).expanduser()
+    model, source_kind = load_swap_model(ckpt_path, cfg.device)
+    with open_dict(cfg):  # the checkpoint's data config, unless replaced (data=...) or amended (+data.x=...)
+        ckpt_data = OmegaConf.create(model.config["data"])
+        if cfg.get("data") is None:
+            cfg.data = ckpt_data
+        elif "_target_" not in cfg.data:
+            cfg.data = OmegaConf.merge(ckpt_data, cfg.data)
+    pairs, kind, world = _pairs(cfg, cfg.data)
+    scorer, scorer_spec = _scorer(cfg, kind)
+    swaps = protocol.run_model(model.swap, pairs, cfg.batch_size)
+    outputs = {"model": swaps, **protocol.reference_outputs(pairs)}
+    per_pair = protocol.score_outputs(outputs, pairs, scorer, cfg.batch_size)
+    rows = protocol.summarize(per_pair)
+    skipped = dict(scorer.missing)
+    if kind == "synthetic":
+        noise = protocol.oracle_noise_floor(scorer, pairs, cfg.batch_size)
+    else:
+        noise = {"id_top1_chance": 100.0 / len(swaps)}
+    if cfg.evaluation.inception:
+        from deepswap.evaluation.fid import fid_kid, load_inception
+
+        features = load_inception(cfg.evaluation.inception)
+        for name, images in outputs.items():
+            rows[name].update(fid_kid(pairs["target"], images, features, cfg.batch_size))
+    else:
+        skipped["fid"] = (
+            "Inception weights: evaluation.inception=<inception-2015-12-05.pt or inception_v3 .pth>"
+        )
+    for metric, what in skipped.items():
+        log.warning("skipped %s: supply %s", metric, what)
+        print(f"skipped {metric}: supply {what}", flush=True)
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    provenance = {
+        "checkpoint": {"path": str(ckpt_path.resolve()), "sha256": _sha256(ckpt_path), "kind": source_kind},
+        "generator": model.config.get("generator"),
+        "data": data,
+        "data_kind": kind,
+        "alignment": "synthetic renderer frame (no alignment)"
+        if kind == "synthetic"
+        else data.get("alignment"),
+        "crop_size": int(cfg.data.size),
+        "resize_filter": "none: rendered at crop size"
+        if kind == "synthetic"
+        else "cv2.INTER_AREA to crop size",
+        "scorer": {"kind": scorer.name, "spec": scorer_spec, "input_resize": "bilinear, antialias"},
+        "seeds": {"pairs": int(cfg.seed), "world": data.get("world", {}).get("seed")},
+        "num_pairs": len(swaps),
+        "deepswap_version": _version(),
+        "git_sha": _git_sha(),
+        "torch": torch.__version__,
+        "device": str(cfg.device),
+        "command": " ".join(sys.argv),
+        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": round(time.time() - t0, 1),
+    }
+    result = EvaluationResult(rows, per_pair, noise, skipped, provenance)
+    if cfg.output_dir:
+        _write(result, Path(str(cfg.output_dir)), pairs, outputs, cfg.save_images)
+    return result
+
+
+def _version() -> str:
+    from deepswap import __version__
+
+    return __version__
+
+
+def _write(result: EvaluationResult, out: Path, pairs: dict, outputs: dict, save_images: bool) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    result.output_dir = out
+    files = {"json": str(out / "evaluation.json"), "csv": str(out / "pairs.csv")}
+    report.write_pairs_csv(out / "pairs.csv", result.per_pair, pairs)
+    if save_images:
+
+        def u8(x):
+            return ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+
+        arrays = {"target": u8(pairs["target"]), "source": u8(pairs["source"]), "model": u8(outputs["model"])}
+        if "truth" in pairs:
+            arrays["truth"] = u8(pairs["truth"])
+        np.savez_compressed(out / "swaps.npz", **arrays)
+        files["images"] = str(out / "swaps.npz")
+    result.files = files
+    report.write_json(
+        out / "evaluation.json",
+        {
+            "rows": result.rows,
+            "noise_floor": result.noise_floor,
+            "skipped": result.skipped,
+            "provenance": result.provenance,
+            "files": files,
+        },
+    )
+
+
+def compose_config(checkpoint: str | Path, overrides: list[str] | None = None, **kwargs) -> DictConfig:
+    """``configs/evaluate.yaml`` with ``checkpoint`` and overrides (``key=value`` strings, or kwargs)."""
+    from hydra import compose, initialize_config_dir
+
+    extra = [f"{k}={'null' if v is None else v}" for k, v in kwargs.items()]
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("evaluate", overrides=[f"checkpoint={checkpoint}", *(overrides or []), *extra])
+    with open_dict(cfg):
+        if cfg.output_dir is None:
+            cfg.output_dir = str(Path("logs/evaluate/runs") / time.strftime("%Y-%m-%d_%H-%M-%S"))
+    return cfg
+
+
+def synthetic_oracle(data: dict, overrides: list[str] | None = None) -> torch.nn.Module:
+    """The protocol's oracle for a synthetic data config (``{"world": {...}, "size": N}``), trained on
+    first use and cached; ``overrides`` amend ``configs/oracle`` (e.g. ``["oracle.steps=100"]``)."""
+    cfg = compose_config("unused", overrides)
+    with open_dict(cfg):
+        cfg.data = OmegaConf.create(data)
+    return instantiate(cfg.oracle)
+
+
+def evaluate(checkpoint: str | Path, overrides: list[str] | None = None, **kwargs) -> EvaluationResult:
+    """Score ``checkpoint`` (a training checkpoint or an export folder) on the protocol; prints the table.
+
+    ``kwargs`` are config values, e.g. ``num_pairs=128, seed=1, output_dir="out"``;
+    ``overrides`` are Hydra strings, e.g. ``["data=folder", "data.root=/faces"]``.
+    """
+    result = evaluate_cfg(compose_config(checkpoint, overrides, **kwargs))
+    _print(result)
+    return result
+
+
+def _print(result: EvaluationResult) -> None:
+    p = result.provenance
+    title = (
+        f"{p['num_pairs']} held-out pairs ({p['data_kind']}, {p['crop_size']} px), "
+        f"scored by {p['scorer']['kind']}"
+    )
+    print("\n" + report.format_table(result.rows, title), flush=True)
+    if result.noise_floor:
+        floor = ", ".join(f"{k} {v:.3g}" for k, v in result.noise_floor.items())
+        print(f"scorer noise floor on real renders: {floor}", flush=True)
+    if result.output_dir:
+        print(f"written: {', '.join(result.files.values())}\n", flush=True)
+
+
+@hydra.main(version_base="1.3", config_path="../configs", config_name="evaluate")
+def _hydra_main(cfg: DictConfig) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    with open_dict(cfg):
+        if cfg.output_dir is None:
+            cfg.output_dir = HydraConfig.get().runtime.output_dir
+    try:
+        _print(evaluate_cfg(cfg))
+    except (EvaluationError, FileNotFoundError, ValueError) as e:
+        sys.exit(f"deepswap.evaluate: {e}")
+
+
+def main() -> None:
+    """Entry point: check the overrides first so a typo lists the valid choices, then run Hydra."""
+    from deepswap.utils.config_check import ConfigError, check_overrides
+
+    overrides = [a for a in sys.argv[1:] if not a.startswith("-") and "=" in a and not a.startswith("hydra")]
+    try:
+        check_overrides(overrides, config_name="evaluate")
+    except ConfigError as e:
+        sys.exit(f"deepswap.evaluate: {e}")
+    _hydra_main()
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``deepswap.evaluate(...)`` call :func:`evaluate` while ``python -m deepswap.evaluate`` runs it."""
+
+    def __call__(self, *args, **kwargs) -> EvaluationResult:
+        return evaluate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
+
+if __name__ == "__main__":
+    main()

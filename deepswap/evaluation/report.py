@@ -1,0 +1,127 @@
+"""Evaluation outputs: the terminal table, ``evaluation.json`` (every number and the provenance) and
+``pairs.csv`` (one row per pair and output, for notebooks). The JSON layout is versioned
+(``schema``); readers should check it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+SCHEMA = 1
+COLUMNS = {  # metric -> (header, format, better)
+    "id_top1": ("ID top-1 %", "{:.1f}", "↑"),
+    "id_cos_source": ("ID cos src", "{:.3f}", "↑"),
+    "id_cos_target": ("ID cos tgt", "{:.3f}", ""),
+    "pose_err": ("pose err °", "{:.2f}", "↓"),
+    "expr_err": ("expr err", "{:.3f}", "↓"),
+    "gt_masked_l1": ("GT L1", "{:.4f}", "↓"),
+    "gt_psnr": ("GT PSNR", "{:.2f}", "↑"),
+    "gt_ssim": ("GT SSIM", "{:.3f}", "↑"),
+    "fid": ("FID", "{:.2f}", "↓"),
+    "kid": ("KID", "{:.4f}", "↓"),
+}
+
+
+def format_table(rows: dict[str, dict[str, float]], title: str = "") -> str:
+    """Plain-text table: one line per output, the metrics present in any row (missing: '-')."""
+    metrics = [m for m in COLUMNS if any(m in r for r in rows.values())]
+    heads = [f"{COLUMNS[m][0]} {COLUMNS[m][2]}".strip() for m in metrics]
+    widths = [max(10, len(h)) for h in heads]
+    head = f"{'output':<30}" + "".join(f" {h:>{w}}" for h, w in zip(heads, widths))
+    lines = ([title] if title else []) + [head, "-" * len(head)]
+    for name, r in rows.items():
+        cells = [COLUMNS[m][1].format(r[m]) if m in r else "-" for m in metrics]
+        lines.append(f"{name:<30}" + "".join(f" {c:>{w}}" for c, w in zip(cells, widths)))
+    return "\n".join(lines)
+
+
+def format_markdown(rows: dict[str, dict[str, float]]) -> str:
+    """The same table as GitHub markdown (for experiment records)."""
+    metrics = [m for m in COLUMNS if any(m in r for r in rows.values())]
+    out = ["| output | " + " | ".join(f"{COLUMNS[m][0]} {COLUMNS[m][2]}".strip() for m in metrics) + " |"]
+    out.append("| --- |" + " ---: |" * len(metrics))
+    for name, r in rows.items():
+        out.append(
+            f"| {name} | " + " | ".join(COLUMNS[m][1].format(r[m]) if m in r else "-" for m in metrics) + " |"
+        )
+    return "\n".join(out)
+
+
+def write_json(path: Path, payload: dict) -> Path:
+    """Write ``payload`` (with ``schema``) atomically."""
+    payload = {"schema": SCHEMA, **payload}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=str))
+    tmp.replace(path)
+    return path
+
+
+def write_pairs_csv(path: Path, per_pair: dict[str, dict[str, torch.Tensor]], pairs: dict) -> Path:
+    """One row per (pair, output): ids (and file paths on real data) then every metric."""
+    metrics = [m for m in COLUMNS if any(m in v for v in per_pair.values())]
+    keys = [
+        k
+        for k in ("target_id", "source_id", "target_index", "source_index", "target_path", "source_path")
+        if k in pairs
+    ]
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["pair", "output", *keys, *metrics])
+        for name, values in per_pair.items():
+            for i in range(len(pairs["target"])):
+                ids = [pairs[k][i].item() if torch.is_tensor(pairs[k]) else pairs[k][i] for k in keys]
+                cells = [f"{float(values[m][i]):.6g}" if m in values else "" for m in metrics]
+                w.writerow([i, name, *ids, *cells])
+    return path
+
+
+def load_evaluation(path: str | Path) -> dict:
+    """Read an ``evaluation.json`` (or the folder holding it) and check its schema."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "evaluation.json"
+    data = json.loads(path.read_text())
+    if data.get("schema") != SCHEMA:
+        raise ValueError(f"{path} has evaluation schema {data.get('schema')}, this deepswap reads {SCHEMA}")
+    return data
+
+
+def load_pairs(path: str | Path) -> list[dict]:
+    """Rows of a ``pairs.csv`` (or the folder holding it), numbers as floats (empty cells: None)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "pairs.csv"
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        for k, v in row.items():
+            if k not in ("output", "target_path", "source_path"):
+                row[k] = float(v) if v not in ("", None) else None
+    return rows
+
+
+def rank_pairs(path: str | Path, metric: str = "gt_masked_l1", output: str = "model") -> list[dict]:
+    """The model's per-pair rows of an evaluation folder, best first by ``metric`` (its direction from
+    :data:`COLUMNS`); pairs lacking the metric are left out."""
+    rows = [r for r in load_pairs(path) if r["output"] == output and r.get(metric) is not None]
+    return sorted(rows, key=lambda r: r[metric], reverse=COLUMNS[metric][2] == "↑")
+
+
+def comparison_grid(folders: dict[str, str | Path], pairs: list[int], scale: int = 2) -> np.ndarray:
+    """One uint8 RGB image: a row per pair, columns source | target | each run's swap | truth.
+
+    ``folders`` maps a column name to an evaluation folder; all must have been made on the same pairs
+    (same data and seed). Pixels are repeated ``scale`` times for viewing.
+    """
+    loaded = {name: np.load(Path(f) / "swaps.npz") for name, f in folders.items()}
+    first = next(iter(loaded.values()))
+    cols = [first["source"], first["target"], *[v["model"] for v in loaded.values()]]
+    if "truth" in first:
+        cols.append(first["truth"])
+    grid = np.concatenate([np.concatenate([c[i] for c in cols], axis=1) for i in pairs], axis=0)
+    return grid.repeat(scale, 0).repeat(scale, 1)
