@@ -35,7 +35,7 @@ from omegaconf import OmegaConf
 from torch import Tensor, nn
 
 import deepswap
-from deepswap.api import CheckpointError, SwapModel, _identity_arch, read_checkpoint
+from deepswap.api import CheckpointError, SwapModel, _identity_arch
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +56,9 @@ def _sha256(path: Path) -> str:
 
 
 def load_for_export(checkpoint: str | Path, device: str | torch.device = "cpu") -> SwapModel:
-    """:meth:`SwapModel.from_checkpoint`, plus what an export records: ``identity_spec`` (how to rebuild
-    the identity encoder, or None for ArcFace IResNets) and ``source`` (the checkpoint's path)."""
-    path = Path(checkpoint)
-    model = SwapModel.from_checkpoint(path, device)
-    if getattr(model, "source", None) is None:  # until SwapModel carries these two fields itself
-        model.identity_spec = read_checkpoint(path)["deepswap"].get("identity_encoder")
-        model.source = str(path.resolve())
-    return model
+    """:meth:`SwapModel.from_checkpoint`; it carries what an export records: ``identity_spec`` (how to
+    rebuild the identity encoder, or None for ArcFace IResNets) and ``source`` (the checkpoint's path)."""
+    return SwapModel.from_checkpoint(Path(checkpoint), device)
 
 
 def export_safetensors(model: SwapModel, out_dir: str | Path) -> Path:
@@ -144,10 +139,13 @@ def load_exported(path: str | Path, device: str | torch.device = "cpu") -> SwapM
                 f"{folder / WEIGHTS_FILE}: the {prefix[:-1]} weights do not fit the network in "
                 f"{META_FILE} ({str(e).splitlines()[0][:200]}); re-export from the training checkpoint"
             ) from None
-    model = SwapModel(generator.eval().to(device), encoder.eval().to(device), meta["config"])
-    model.identity_spec = meta.get("identity_encoder")
-    model.source = str((folder / WEIGHTS_FILE).resolve())
-    return model
+    return SwapModel(
+        generator.eval().to(device),
+        encoder.eval().to(device),
+        meta["config"],
+        meta.get("identity_encoder"),
+        str((folder / WEIGHTS_FILE).resolve()),
+    )
 
 
 class InswapperGraph(nn.Module):

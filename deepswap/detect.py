@@ -1,0 +1,307 @@
+"""Deepfake detectors from the command line and from Python.
+
+    python -m deepswap.detect train train.steps=500                       # SBI on the synthetic world
+    python -m deepswap.detect train "data.fakes=[sbi,RUN/checkpoints/last.ckpt]" data.size=64
+    python -m deepswap.detect train detect_data=ffpp detect_net=xception device=cuda data.root=/data/ffpp \\
+        data.splits.train=splits/train.json data.splits.val=splits/val.json data.splits.test=splits/test.json
+    python -m deepswap.detect eval checkpoint=RUN/checkpoints/best.pt detect_data=ffpp data.root=...
+    python -m deepswap.detect robustness checkpoint=RUN/checkpoints/best.pt      # JPEG / blur / resize sweep
+    python -m deepswap.detect predict RUN/checkpoints/best.pt clip.mp4 crops/ face.png --out preds/
+    python -m deepswap.detect export RUN/checkpoints/best.pt --out detector.onnx
+
+``train``, ``eval`` and ``robustness`` are Hydra commands on ``configs/detect.yaml``; ``predict`` and
+``export`` take plain arguments (``--help``). From Python: :func:`train`, :func:`evaluate`,
+:func:`robustness`, :func:`predict`, :func:`export` and :func:`load_detector`. Protocol
+(``deepswap.detection.train_detector``): best.pt is chosen on val, the threshold is fixed on val, the
+test split is built and scored once, at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import hydra
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from deepswap.data.folder import DataError
+from deepswap.detection.data import FrameSet, ffpp_split, resolve_fakes, synthetic_split
+from deepswap.detection.inference import Prediction, export_onnx
+from deepswap.detection.inference import predict as predict_files
+from deepswap.detection.train_detector import (
+    Scores,
+    fix_threshold,
+    load_detector,
+    run,
+    score,
+    write_scores_csv,
+)
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+COMMANDS = ("train", "eval", "robustness", "predict", "export")
+
+
+def _fake_specs(data: dict, split: str) -> list[str]:
+    return list(data["test_fakes"] if split == "test" and data.get("test_fakes") else data["fakes"])
+
+
+def split_factory(data: dict, device: str = "cpu"):
+    """``split(name) -> FrameSet`` for a ``configs/detect_data`` config (swap models loaded once)."""
+    cache: dict = {}
+
+    def split(name: str) -> FrameSet:
+        fresh = name == "train"
+        if data["kind"] == "ffpp":
+            return ffpp_split(
+                data["root"], data["splits"][name], int(data["size"]), int(data["frames_per_video"]),
+                _fake_specs(data, name), data["compression"], data["methods"], data["prefer"],
+                int(data["seed"]), fresh,
+            )  # fmt: skip
+        if data["kind"] == "synthetic":
+            from deepswap.data.synthetic import SyntheticFaceWorld
+
+            specs = [s for s in _fake_specs(data, name) if s not in cache]
+            cache.update(resolve_fakes(specs, device))
+            world = SyntheticFaceWorld(**data["world"])
+            fakes = {s: cache[s] for s in _fake_specs(data, name)}
+            n = int(data["pairs"][name])
+            return synthetic_split(world, name, n, int(data["size"]), fakes, int(data["seed"]), fresh)
+        raise ValueError(f"data.kind must be 'synthetic' or 'ffpp', got {data['kind']!r}")
+
+    return split
+
+
+def _provenance(cfg: DictConfig, t0: float) -> dict:
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=CONFIG_DIR.parent, capture_output=True, text=True
+        )
+        git = sha.stdout.strip() or None
+    except OSError:
+        git = None
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    return {
+        "data": data,
+        "net": OmegaConf.to_container(cfg.net, resolve=True),
+        "resize_filter": "cv2.INTER_AREA" if data["kind"] == "ffpp" else "none: rendered at size",
+        "postprocess": OmegaConf.to_container(cfg.train.postprocess, resolve=True)
+        if cfg.train.postprocess
+        else None,
+        "seed": int(cfg.seed),
+        "git_sha": git,
+        "torch": torch.__version__,
+        "command": " ".join(sys.argv),
+        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": round(time.time() - t0, 1),
+    }
+
+
+def train_cfg(cfg: DictConfig) -> dict:
+    """Train on a composed ``configs/detect.yaml``; returns (and writes) ``results.json``'s content."""
+    t0, out = time.time(), Path(str(cfg.output_dir))
+    torch.manual_seed(int(cfg.seed))
+    net_config = OmegaConf.to_container(cfg.net, resolve=True)
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    t = cfg.train
+    result = run(
+        instantiate(cfg.net), net_config, split_factory(data, cfg.device), out,
+        threshold_rule=cfg.threshold.rule, fpr=float(cfg.threshold.fpr),
+        steps=int(t.steps), batch_size=int(t.batch_size), lr=float(t.lr), weight_decay=float(t.weight_decay),
+        eval_every=int(t.eval_every), select=t.select, seed=int(cfg.seed), device=cfg.device,
+        workers=int(t.workers), meta={"size": int(data["size"]), "data": data},
+        postprocess=OmegaConf.to_container(t.postprocess, resolve=True) if t.postprocess else None,
+    )  # fmt: skip
+    result["provenance"] = _provenance(cfg, t0)
+    (out / "results.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+    return result
+
+
+def eval_cfg(cfg: DictConfig) -> dict:
+    """Score ``cfg.checkpoint`` on the test split of ``cfg.data``, at the checkpoint's val threshold
+    (``threshold.source=checkpoint``) or one refit on this data's val split (``threshold.source=val``)."""
+    t0, out = time.time(), Path(str(cfg.output_dir))
+    if not cfg.checkpoint:
+        raise ValueError("eval needs checkpoint=<detector file, e.g. RUN/checkpoints/best.pt>")
+    net, meta = load_detector(cfg.checkpoint, cfg.device)
+    split = split_factory(OmegaConf.to_container(cfg.data, resolve=True), cfg.device)
+    bs = 2 * int(cfg.train.batch_size)
+    if cfg.threshold.source == "checkpoint":
+        if not meta.get("threshold"):
+            raise ValueError(f"{cfg.checkpoint} has no saved threshold; use threshold.source=val")
+        threshold = meta["threshold"]
+    elif cfg.threshold.source == "val":
+        v = score(net, split("val"), bs, cfg.device)
+        rule, fpr = cfg.threshold.rule, float(cfg.threshold.fpr)
+        threshold = {
+            "value": fix_threshold(v.labels, v.scores, rule, fpr),
+            "rule": rule,
+            "fpr": fpr,
+            "fixed_on": "val",
+        }
+    else:
+        raise ValueError(f"threshold.source must be 'checkpoint' or 'val', got {cfg.threshold.source!r}")
+    test = split("test")
+    s: Scores = score(net, test, bs, cfg.device)
+    out.mkdir(parents=True, exist_ok=True)
+    write_scores_csv(out / "test_frames.csv", s, test)
+    result = {
+        "checkpoint": {"path": meta["path"], "step": meta.get("step")},
+        "threshold": threshold,
+        "test": s.metrics(float(threshold["value"])),
+        "test_problems": test.problems,
+        "provenance": _provenance(cfg, t0),
+    }
+    (out / "evaluation.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+    return result
+
+
+def robustness_cfg(cfg: DictConfig) -> dict:
+    """Frame AUC of ``cfg.checkpoint`` on the test split of ``cfg.data`` under every post-processing
+    condition (JPEG, blur, resize; reals and fakes alike); writes robustness.{csv,json,md}."""
+    from deepswap.detection.robustness import sweep_frames, to_markdown, write_table
+
+    t0, out = time.time(), Path(str(cfg.output_dir))
+    if not cfg.checkpoint:
+        raise ValueError("robustness needs checkpoint=<detector file, e.g. RUN/checkpoints/best.pt>")
+    net, meta = load_detector(cfg.checkpoint, cfg.device)
+    test = split_factory(OmegaConf.to_container(cfg.data, resolve=True), cfg.device)("test")
+    table = sweep_frames(net, test, batch_size=2 * int(cfg.train.batch_size), device=cfg.device)
+    files = write_table(table, out)
+    result = {"checkpoint": {"path": meta["path"], "step": meta.get("step")}, "robustness": table}
+    result["provenance"] = _provenance(cfg, t0)
+    (out / "robustness_run.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+    print(to_markdown(table))
+    return {**result, "files": files}
+
+
+def compose_config(command: str = "train", overrides: list[str] | None = None, **kwargs) -> DictConfig:
+    """``configs/detect.yaml`` with overrides (Hydra strings or kwargs); output under logs/detect/runs."""
+    from hydra import compose, initialize_config_dir
+
+    extra = [f"{k}={'null' if v is None else v}" for k, v in kwargs.items()]
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("detect", overrides=[f"command={command}", *(overrides or []), *extra])
+    with open_dict(cfg):
+        if cfg.output_dir is None:
+            cfg.output_dir = str(
+                Path(cfg.paths.log_dir) / "detect" / "runs" / time.strftime("%Y-%m-%d_%H-%M-%S")
+            )
+    return cfg
+
+
+def train(overrides: list[str] | None = None, **kwargs) -> dict:
+    """Train a detector, e.g. ``train(["detect_data=ffpp", "data.root=/ffpp"], output_dir="out")``."""
+    return train_cfg(compose_config("train", overrides, **kwargs))
+
+
+def evaluate(checkpoint: str | Path, overrides: list[str] | None = None, **kwargs) -> dict:
+    """Score a detector file on the test split of the configured data."""
+    return eval_cfg(compose_config("eval", overrides, checkpoint=checkpoint, **kwargs))
+
+
+def robustness(checkpoint: str | Path, overrides: list[str] | None = None, **kwargs) -> dict:
+    """The JPEG / blur / resize sweep of a detector file on the test split of the configured data."""
+    return robustness_cfg(compose_config("robustness", overrides, checkpoint=checkpoint, **kwargs))
+
+
+def predict(detector, inputs, out_dir=None, size: int | None = None, **kwargs) -> Prediction:
+    """Score images, videos and folders; ``detector`` is a detector file or a network (then ``size``
+    is required). See :func:`deepswap.detection.inference.predict` for the CSV columns and kwargs."""
+    net, meta = (
+        load_detector(detector, kwargs.get("device", "cpu"))
+        if isinstance(detector, (str, Path))
+        else (detector, {})
+    )
+    size = size or meta.get("size")
+    if not size:
+        raise ValueError("pass size=<detector input size>: the network carries none")
+    return predict_files(net, list(inputs), out_dir, int(size), **kwargs)
+
+
+def export(detector: str | Path, out: str | Path, size: int | None = None, opset: int = 18) -> float:
+    """A detector file -> ONNX at ``out``; returns the ONNX-vs-PyTorch max abs difference (< 1e-3)."""
+    net, meta = load_detector(detector)
+    size = size or meta.get("size")
+    if not size:
+        raise ValueError(f"{detector} records no input size; pass size=")
+    return export_onnx(net, out, int(size), opset)
+
+
+@hydra.main(version_base="1.3", config_path="../configs", config_name="detect")
+def _hydra_main(cfg: DictConfig) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    with open_dict(cfg):
+        if cfg.output_dir is None:
+            cfg.output_dir = HydraConfig.get().runtime.output_dir
+    run_command = {"train": train_cfg, "eval": eval_cfg, "robustness": robustness_cfg}.get(cfg.command)
+    if run_command is None:
+        sys.exit(f"deepswap.detect: command must be train, eval or robustness, got {cfg.command!r}")
+    try:
+        result = run_command(cfg)
+    except (FileNotFoundError, ValueError, DataError) as e:
+        sys.exit(f"deepswap.detect {cfg.command}: {e}")
+    if "test" in result:
+        print(json.dumps({k: result[k] for k in ("threshold", "test")}, indent=2, default=float))
+    print(f"written to {cfg.output_dir}")
+
+
+def _cli(command: str, argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m deepswap.detect {command}")
+    parser.add_argument("detector", help="detector file (checkpoints/best.pt)")
+    parser.add_argument("--out", required=True, help="predict: output folder; export: .onnx file")
+    parser.add_argument("--size", type=int, help="input size (default: the one saved with the detector)")
+    parser.add_argument("--device", default="cpu")
+    if command == "predict":
+        parser.add_argument("inputs", nargs="+", help="images, videos or folders of them")
+        parser.add_argument("--stride", type=int, default=1, help="score every n-th video frame")
+        parser.add_argument("--max-frames", type=int, help="at most this many frames per video")
+        parser.add_argument("--topk", type=int, default=3, help="k of the top-k video score")
+        parser.add_argument("--group", choices=["file", "folder"], default="file", help="videos.csv rows")
+        parser.add_argument("--face-models", help="insightface model pack: detect and align faces first")
+    else:
+        parser.add_argument("--opset", type=int, default=18)
+    a = parser.parse_args(argv)
+    try:
+        if command == "export":
+            print(f"wrote {a.out} (max |ONNX - PyTorch| = {export(a.detector, a.out, a.size, a.opset):.2e})")
+            return
+        finder = None
+        if a.face_models:
+            from deepswap.faces.analyser import FaceAnalyser
+
+            finder = FaceAnalyser(a.face_models, modules=("detection",), device=a.device)
+        kw = dict(device=a.device, stride=a.stride, max_frames=a.max_frames, topk=a.topk, group=a.group)
+        kw["face_finder"] = finder
+        result = predict(a.detector, a.inputs, a.out, a.size, **kw)
+        print(f"written: {', '.join(result.files.values())}")
+    except (FileNotFoundError, ValueError, ImportError, RuntimeError) as e:  # DataError is a RuntimeError
+        parser.exit(2, f"error: {e}\n")
+
+
+def main() -> None:
+    """``python -m deepswap.detect <train|eval|predict|export> ...``."""
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        sys.exit(f"usage: python -m deepswap.detect {{{'|'.join(COMMANDS)}}} ...  (see the module docstring)")
+    command, rest = sys.argv[1], sys.argv[2:]
+    if command in ("predict", "export"):
+        return _cli(command, rest)
+    from deepswap.utils.config_check import ConfigError, check_overrides
+
+    overrides = [a for a in rest if not a.startswith("-") and "=" in a and not a.startswith("hydra")]
+    try:
+        check_overrides([f"command={command}", *overrides], config_name="detect")
+    except ConfigError as e:
+        sys.exit(f"deepswap.detect: {e}")
+    sys.argv = [sys.argv[0], *rest, f"command={command}"]
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+"""Standalone detector training on fixed real/fake sets; model selection and threshold on validation only.
+
+:func:`fit` runs ``steps`` optimiser steps (one per batch) of class-balanced BCE, scores the validation
+set every ``eval_every`` steps (and at the last one), appends each result to ``metrics.jsonl`` and keeps
+``last.pt`` and ``best.pt`` (the best validation ``select`` metric; ties keep the earlier step).
+:func:`run` is the whole protocol: fit, reload ``best.pt``, fix the decision threshold on the validation
+scores, and only then build and score the test split, so no test number can steer a choice.
+
+Detector files (``best.pt``, ``last.pt``) are ``torch.save({"format", "state_dict", "config", "step",
+...})``: ``config`` is the network's Hydra ``_target_`` config, so :func:`load_detector` rebuilds it with
+``hydra.utils.instantiate`` and loads with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from torch import nn
+from torch.utils.data import DataLoader, RandomSampler
+
+from deepswap.detection.data import FrameSet
+from deepswap.detection.metrics import aggregate_videos, frame_metrics, roc_auc, roc_curve, threshold_at_fpr
+from deepswap.detection.postprocess import PostProcess
+
+DETECTOR_FORMAT = 1
+THRESHOLD_RULES = ("fpr", "eer", "logit0")
+
+
+def save_detector(path: str | Path, net: nn.Module, config: dict, step: int, **extra) -> Path:
+    """Write a detector file: weights, the network's ``_target_`` config, the step, and ``extra``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    torch.save(
+        {"format": DETECTOR_FORMAT, "state_dict": state, "config": config, "step": step, **extra}, path
+    )
+    return path
+
+
+def load_detector(
+    path: str | Path, device: str = "cpu", config: dict | None = None
+) -> tuple[nn.Module, dict]:
+    """A detector file (or a co-training snapshot) -> ``(network in eval mode, metadata)``.
+
+    The file holds ``{"state_dict", "config", "step", ...}``, or a bare state_dict when ``config`` (the
+    network's ``_target_`` config) is given separately.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"detector file {path} does not exist")
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    meta = dict(blob) if isinstance(blob, dict) and "state_dict" in blob else {"state_dict": blob}
+    config = config if config is not None else meta.get("config")
+    if not config or "_target_" not in config:
+        raise ValueError(f"{path} has no network config (a dict with _target_); pass config=...")
+    net = instantiate(OmegaConf.create(config))
+    net.load_state_dict(meta.pop("state_dict"))
+    return net.eval().to(device), {**meta, "config": config, "path": str(path.resolve())}
+
+
+@dataclass
+class Scores:
+    """Scores of a :class:`FrameSet`'s readable frames: logits, labels, video keys, frame indices."""
+
+    scores: np.ndarray
+    labels: np.ndarray
+    videos: list[str]
+    index: np.ndarray
+    n_unreadable: int
+
+    def metrics(self, threshold: float | None = None) -> dict[str, float]:
+        """Frame metrics (plus ``acc_val`` at ``threshold``) and, when a video has several frames,
+        ``video_auc`` of the mean frame logit per video (grouped by full path)."""
+        out = frame_metrics(self.labels, self.scores, threshold)
+        videos = aggregate_videos(self.videos, self.scores, self.labels, "mean")
+        if len(videos) < len(self.videos):
+            vs = np.asarray([v.score for v in videos])
+            vy = np.asarray([v.label for v in videos])
+            out["video_auc"] = roc_auc(vy, vs) if 0 < vy.sum() < len(vy) else float("nan")
+            out["n_videos"] = float(len(videos))
+            if threshold is not None:
+                out["video_acc_val"] = float(np.mean((vs > threshold) == vy))
+        out["n_unreadable"] = float(self.n_unreadable)
+        return out
+
+
+@torch.no_grad()
+def score(
+    net: nn.Module, frames: FrameSet, batch_size: int = 64, device: str = "cpu", workers: int = 0
+) -> Scores:
+    """Logits of every readable frame of ``frames`` (network in eval mode); unreadable ones are counted."""
+    net.eval()
+    out, idx = [], []
+    for batch in DataLoader(frames, batch_size, shuffle=False, num_workers=workers):
+        ok = batch["ok"]
+        if ok.any():
+            out.append(net(batch["image"][ok].to(device)).float().cpu())
+            idx.append(batch["index"][ok])
+    index = torch.cat(idx).numpy() if idx else np.zeros(0, np.int64)
+    return Scores(
+        torch.cat(out).double().numpy() if out else np.zeros(0),
+        frames.labels[index],
+        [frames.frames[i].video for i in index],
+        index,
+        len(frames) - len(index),
+    )
+
+
+def fix_threshold(labels, scores, rule: str = "fpr", fpr: float = 0.01) -> float:
+    """The decision threshold ("fake iff logit > t") from VALIDATION scores: ``fpr`` = at most ``fpr`` of
+    the reals above it; ``eer`` = the ROC point where FPR and FNR are closest; ``logit0`` = 0 (p = 0.5)."""
+    if rule == "fpr":
+        return threshold_at_fpr(labels, scores, fpr)
+    if rule == "eer":
+        f, t, th = roc_curve(labels, scores)
+        i = int(np.argmin(np.abs(f - (1 - t))[1:])) + 1  # skip the (inf) start point
+        return float(np.nextafter(th[i], -np.inf))  # the ROC point counts scores >= th; we use ">"
+    if rule == "logit0":
+        return 0.0
+    raise ValueError(f"threshold rule must be one of {THRESHOLD_RULES}, got {rule!r}")
+
+
+def balanced_bce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean over the classes present of each class's mean BCE (FF++ has 4 fakes per real)."""
+    bce = F.binary_cross_entropy_with_logits(logits.float(), labels, reduction="none")
+    return torch.stack([bce[labels == c].mean() for c in (0.0, 1.0) if (labels == c).any()]).mean()
+
+
+def _batches(frames: FrameSet, batch_size: int, seed: int, workers: int):
+    """Endless shuffled batches; ``frames.epoch`` advances every pass (fresh self-blends)."""
+    g = torch.Generator().manual_seed(seed)
+    while True:
+        loader = DataLoader(
+            frames,
+            batch_size,
+            sampler=RandomSampler(frames, generator=g),
+            num_workers=workers,
+            drop_last=True,
+        )
+        yield from loader
+        frames.epoch += 1
+
+
+def fit(
+    net: nn.Module,
+    train: FrameSet,
+    val: FrameSet,
+    out_dir: str | Path,
+    net_config: dict,
+    steps: int = 2000,
+    batch_size: int = 32,
+    lr: float = 2e-4,
+    weight_decay: float = 0.0,
+    eval_every: int = 200,
+    select: str = "auc",
+    postprocess: dict | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    workers: int = 0,
+    meta: dict | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Train ``net`` on ``train``; select on ``val``. Returns ``{best_step, best, history}``; ``history``
+    is a list of ``{step, <val metrics>}``. ``postprocess``: :class:`PostProcess` kwargs, drawn per image
+    independently of its class (so JPEG, blur and resizing never mark one class). ``meta`` is stored
+    in every checkpoint (e.g. ``{"size": 64, "data": {...}}``)."""
+    out_dir = Path(out_dir)
+    (out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    if len(train) < batch_size:
+        raise ValueError(f"the train set has {len(train)} frames, fewer than batch_size={batch_size}")
+    net.to(device).train()
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
+    post = PostProcess(**postprocess) if postprocess else None
+    g = torch.Generator().manual_seed(seed + 1)
+    batches, t0 = _batches(train, batch_size, seed, workers), time.time()
+    best, best_step, history, loss = -math.inf, -1, [], torch.tensor(float("nan"))
+    for step in range(1, steps + 1):
+        batch = next(batches)
+        ok = batch["ok"]
+        x, y = batch["image"][ok], batch["label"][ok]
+        if post is not None and len(x):
+            x = post.apply(x, post.sample_params(len(x), g))
+        if len(x):
+            loss = balanced_bce(net(x.to(device)), y.to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        if step % eval_every and step != steps:
+            continue
+        metrics = score(net, val, 2 * batch_size, device, workers).metrics()
+        net.train()
+        value = metrics.get(select, float("nan"))
+        ckpt = save_detector(
+            out_dir / "checkpoints" / "last.pt", net, net_config, step, val=metrics, **(meta or {})
+        )
+        improved = value > best
+        if improved:
+            best, best_step = value, step
+            shutil.copyfile(ckpt, out_dir / "checkpoints" / "best.pt")
+        history.append({"step": step, **metrics})
+        with open(out_dir / "metrics.jsonl", "a") as f:
+            for name in ("auc", "video_auc", "eer"):
+                if name in metrics:
+                    row = {"step": step, "images": step * batch_size, "metric": f"val/{name}"}
+                    kept = "checkpoints/best.pt" if improved else None  # until a better step replaces it
+                    f.write(json.dumps({**row, "value": metrics[name], "ckpt": kept}) + "\n")
+        log(f"step {step}/{steps} loss {loss.item():.4f} val {select} {value:.4f} ({time.time() - t0:.0f}s)")
+    if best_step < 0:
+        raise RuntimeError(f"validation {select} was never finite; check the val split and the network")
+    return {"best_step": best_step, "best": best, "history": history}
+
+
+def run(
+    net: nn.Module,
+    net_config: dict,
+    split: Callable[[str], FrameSet],
+    out_dir: str | Path,
+    threshold_rule: str = "fpr",
+    fpr: float = 0.01,
+    **fit_kwargs,
+) -> dict:
+    """The protocol: ``split("train")`` and ``split("val")`` -> :func:`fit` -> reload ``best.pt`` ->
+    threshold from the validation scores -> ``split("test")`` scored ONCE, with ``acc_val`` at that
+    threshold. Returns ``{"selection", "threshold", "val", "test"}``."""
+    out_dir = Path(out_dir)
+    train, val = split("train"), split("val")
+    selection = fit(net, train, val, out_dir, net_config, **fit_kwargs)
+    device, bs = fit_kwargs.get("device", "cpu"), 2 * fit_kwargs.get("batch_size", 32)
+    best_path = out_dir / "checkpoints" / "best.pt"
+    net, meta = load_detector(best_path, device)
+    val_scores = score(net, val, bs, device)
+    t = fix_threshold(val_scores.labels, val_scores.scores, threshold_rule, fpr)
+    threshold = {"value": t, "rule": threshold_rule, "fpr": fpr if threshold_rule == "fpr" else None,
+                 "fixed_on": "val"}  # fmt: skip
+    extra = {k: v for k, v in meta.items() if k not in ("format", "config", "step", "path")}
+    save_detector(best_path, net, net_config, meta["step"], **{**extra, "threshold": threshold})
+    test_set = split("test")  # built only now: nothing above can depend on it
+    test_scores = score(net, test_set, bs, device)
+    result = {
+        "selection": {k: v for k, v in selection.items() if k != "history"},
+        "threshold": threshold,
+        "val": val_scores.metrics(t),
+        "test": test_scores.metrics(t),
+        "test_problems": test_set.problems,
+    }
+    write_scores_csv(out_dir / "test_frames.csv", test_scores, test_set)
+    (out_dir / "results.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+    return result
+
+
+def write_scores_csv(path: str | Path, s: Scores, frames: FrameSet) -> Path:
+    """One row per scored frame: video (full path), path, frame, label, logit."""
+    import csv
+
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["video", "path", "frame", "label", "score"])
+        for i, label, value in zip(s.index, s.labels, s.scores):
+            fr = frames.frames[i]
+            w.writerow([fr.video, fr.path, fr.frame, int(label), f"{value:.6f}"])
+    return Path(path)
