@@ -19,6 +19,10 @@ def __getattr__(name):  # lazy: `import deepswap` stays cheap
         from deepswap import api
 
         return getattr(api, name)
+    if name == "FaceSwapper":
+        from deepswap.swapper import FaceSwapper
+
+        return FaceSwapper
     if name == "evaluate":  # the module is callable: deepswap.evaluate(ckpt, num_pairs=...)
         import importlib
 
@@ -26,4 +30,4 @@ def __getattr__(name):  # lazy: `import deepswap` stays cheap
     raise AttributeError(f"module 'deepswap' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "load_checkpoint", "SwapModel", "CheckpointError", "evaluate"]
+__all__ = ["__version__", "load_checkpoint", "SwapModel", "CheckpointError", "evaluate", "FaceSwapper"]

@@ -1,0 +1,197 @@
+"""Swap a face into pictures or a video from the command line; outputs carry provenance.
+
+    python -m deepswap.swap --checkpoint last.ckpt --source me.jpg --target group.jpg --out out.png \\
+        --model-pack ~/models/buffalo_l
+    python -m deepswap.swap --checkpoint last.ckpt --source a1.jpg a2.jpg --target clip.mp4 \\
+        --out swapped.mp4 --reference b.jpg --model-pack ~/models/buffalo_l
+    python -m deepswap.swap --checkpoint synth.ckpt --source face.png --target scene.png --out out.png \\
+        --synthetic
+
+``--target`` is an image, a folder of images (``--out`` is then a folder) or a video (.mp4, .avi, ...;
+``--out`` .mp4 or .avi). Faces: all of them, ``--face-index N`` (left to right, from 0) or those
+that look like ``--reference``. ``--model-pack`` is an insightface pack folder (nothing is
+downloaded); ``--synthetic`` reads the faces of synthetic scenes from their ``<file>.faces.json``
+(``deepswap.faces.scenes``), the default for models trained on the synthetic world.
+Bad input stops with one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from deepswap import provenance
+from deepswap.faces.analyser import FaceAnalyser, ModelPackError, SyntheticSceneAnalyser
+from deepswap.faces.video import (
+    IMAGE_SUFFIXES,
+    VIDEO_SUFFIXES,
+    WRITE_CODECS,
+    MediaError,
+    check_writable,
+    is_image,
+    is_video,
+    read_image,
+    video_info,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m deepswap.swap", description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--checkpoint", required=True, help="training checkpoint (.ckpt) or safetensors export folder"
+    )
+    p.add_argument("--source", required=True, nargs="+", help="image(s) of the person to put in")
+    p.add_argument("--target", required=True, help="image, folder of images, or video")
+    p.add_argument("--out", required=True, help="output image, folder or video (.mp4/.avi)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--face-index", type=int, help="swap only this face (left to right, from 0)")
+    which.add_argument("--reference", help="swap only faces that look like the face in this image")
+    finder = p.add_mutually_exclusive_group()
+    finder.add_argument("--model-pack", help="insightface model pack folder (e.g. buffalo_l)")
+    finder.add_argument("--synthetic", action="store_true", help="faces from synthetic scenes' .faces.json")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--threshold", type=float, default=0.5, help="cosine for --reference matching")
+    p.add_argument("--no-color-correction", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _targets(target: Path) -> tuple[str, list[Path]]:
+    if target.is_dir():
+        images = sorted(p for p in target.iterdir() if p.is_file() and is_image(p))
+        if not images:
+            raise MediaError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in folder {target}")
+        return "folder", images
+    if not target.exists():
+        raise MediaError(f"cannot read {target}: no such file or folder")
+    if is_video(target):
+        video_info(target)
+        return "video", [target]
+    if is_image(target):
+        read_image(target)
+        return "image", [target]
+    raise MediaError(
+        f"unsupported target format {target.suffix or '(none)'!r}: images {', '.join(IMAGE_SUFFIXES)} "
+        f"or videos {', '.join(VIDEO_SUFFIXES)}"
+    )
+
+
+def _check_out(kind: str, out: Path) -> None:
+    if kind == "folder":
+        if out.exists() and not out.is_dir():
+            raise MediaError(f"cannot write {out}: the target is a folder, so --out must be a folder")
+        check_writable(out / "probe.png") if out.is_dir() else check_writable(out)
+        return
+    allowed = WRITE_CODECS if kind == "video" else provenance.IMAGE_FORMATS
+    if out.suffix.lower() not in allowed:
+        raise MediaError(f"cannot write {out.name}: {kind} output must be one of {', '.join(allowed)}")
+    check_writable(out)
+
+
+def _analyser(args, paths: list[Path], checkpoint_template: str):
+    from deepswap.swapper import SwapError
+
+    if args.model_pack:
+        return FaceAnalyser(args.model_pack, device=args.device)
+    if args.synthetic or checkpoint_template == "synthetic":
+        return SyntheticSceneAnalyser.from_files(paths)
+    raise SwapError("this checkpoint was trained on aligned photos: give --model-pack DIR (e.g. buffalo_l)")
+
+
+def run(args) -> str:
+    """Do the swap -> a summary line. Raises the errors main() turns into messages.
+
+    Inputs and the output path are checked before torch is imported: bad input fails in a second."""
+    if args.batch_size < 1:
+        raise MediaError(f"--batch-size must be >= 1, got {args.batch_size}")
+    sources = [Path(s) for s in args.source]
+    for s in sources:
+        read_image(s)
+    reference = Path(args.reference) if args.reference else None
+    if reference is not None:
+        read_image(reference)
+    kind, targets = _targets(Path(args.target))
+    out = Path(args.out)
+    _check_out(kind, out)
+    import torch
+
+    from deepswap.api import SwapModel
+    from deepswap.swapper import FaceSwapper, NoFaceError, SwapError, template_for
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SwapError("--device cuda, but torch sees no CUDA device")
+
+    ckpt = Path(args.checkpoint)
+    model = (
+        SwapModel.from_export(ckpt, args.device)
+        if ckpt.is_dir()
+        else SwapModel.from_checkpoint(ckpt, args.device)
+    )
+    analyser = _analyser(
+        args, [*sources, *targets, *([reference] if reference else [])], template_for(model.config)
+    )
+    swapper = FaceSwapper(
+        model,
+        analyser,
+        batch_size=args.batch_size,
+        threshold=args.threshold,
+        color_correction=not args.no_color_correction,
+    )
+    try:  # once, and before any output is written
+        source_id = swapper.source_embedding(sources)
+        ref = swapper.reference_embedding(reference) if reference is not None else None
+    except NoFaceError as e:
+        synthetic = isinstance(analyser, SyntheticSceneAnalyser)
+        hint = " (--synthetic reads faces from <image>.faces.json)" if synthetic else ""
+        raise NoFaceError(f"{e}{hint}") from None
+    if kind == "video":
+        rep = swapper.swap_video(
+            source_id, targets[0], out, face_index=args.face_index, reference=ref, progress=not args.quiet
+        )
+        return (
+            f"wrote {out}: {rep.frames} frames, {rep.faces_swapped} faces swapped in {rep.frames_swapped}; "
+            f"{rep.frames_without_face} frames without a face passed through unchanged; audio {rep.audio}; "
+            f"provenance: {rep.provenance}"
+        )
+    if kind == "folder":
+        out.mkdir(exist_ok=True)
+    swapped = without = unselected = 0
+    for target in targets:
+        dest = out if kind == "image" else out / target.name
+        if dest.suffix.lower() not in provenance.IMAGE_FORMATS:
+            dest = dest.with_suffix(".png")
+        res = swapper.swap(source_id, target, face_index=args.face_index, reference=ref, out=dest)
+        swapped += len(res.swapped)
+        without += not res.faces
+        unselected += bool(res.faces) and not res.swapped
+    return (
+        f"wrote {out}: {swapped} faces swapped in {len(targets)} image(s); {without} without a face and "
+        f"{unselected} without a selected face passed through unchanged"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        print(run(args))
+    except Exception as e:
+        if isinstance(e, _user_errors()):
+            parser.exit(2, f"error: {e}\n")
+        raise
+    return 0
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Bad input, reported in one line. Classes of modules not imported yet cannot have been raised."""
+    errors = [MediaError, ModelPackError, FileNotFoundError]
+    for module, name in (("deepswap.api", "CheckpointError"), ("deepswap.swapper", "SwapError")):
+        if module in sys.modules:
+            errors.append(getattr(sys.modules[module], name))
+    return tuple(errors)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
