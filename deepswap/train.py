@@ -17,10 +17,48 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from deepswap.training.detector_step import MODES
 from deepswap.training.module import FaceSwapModule
 
 log = logging.getLogger("deepswap.train")
-STEPS_PER_BATCH = 2  # optimiser steps per batch: discriminator, generator
+# Optimiser steps per batch of the default config: discriminator, generator, detector.
+STEPS_PER_BATCH = 3
+
+
+def detector_mode(cfg: DictConfig) -> str:
+    """``cfg.detector.mode`` checked; a bare YAML ``off`` (read as false) and a missing group mean off."""
+    det = cfg.get("detector")
+    mode = "off" if not det or det.get("mode") in (None, False) else str(det.mode)
+    if mode not in MODES:
+        raise ValueError(f"detector.mode={mode!r}; valid: {', '.join(MODES)}")
+    if mode != "off" and not det.get("net"):
+        raise ValueError(f"detector.mode={mode} needs detector.net: pick one, e.g. detector=small")
+    return mode
+
+
+def steps_per_batch(cfg: DictConfig) -> int:
+    """Optimiser steps (``global_step``) per batch: D and G, plus the detector's unless it is off."""
+    return 2 if detector_mode(cfg) == "off" else 3
+
+
+def _detector_kwargs(cfg: DictConfig) -> dict:
+    det, mode = cfg.get("detector"), detector_mode(cfg)
+    spectral = OmegaConf.to_container(det.spectral) if det and det.get("spectral") else None
+    if mode == "off":
+        return {"spectral": spectral}
+    settings = {k: det[k] for k in ("evasion_weight", "snapshot_every", "val_fpr")}
+    settings.update(
+        mode=mode,
+        replay=OmegaConf.to_container(det.replay),
+        postprocess=OmegaConf.to_container(det.postprocess) if det.postprocess else None,
+        seed=cfg.seed,
+    )
+    return {
+        "detector": instantiate(det.net),
+        "optimizer_det": instantiate(det.optimizer),
+        "detector_settings": settings,
+        "spectral": spectral,
+    }
 
 
 def build_module(cfg: DictConfig) -> FaceSwapModule:
@@ -38,6 +76,7 @@ def build_module(cfg: DictConfig) -> FaceSwapModule:
         feature_matching_last_n=cfg.loss.feature_matching_last_n,
         optimizer_g=instantiate(cfg.optimizer.generator),
         optimizer_d=instantiate(cfg.optimizer.discriminator),
+        **_detector_kwargs(cfg),
         **cfg.model,
     )
     module.run_config = OmegaConf.to_container(cfg, resolve=True)
@@ -78,13 +117,14 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> tuple[dict, d
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     batches = math.ceil(cfg.total_kimg * 1000 / (cfg.data.batch_size * trainer.world_size))
-    trainer.fit_loop.epoch_loop.max_steps = batches * STEPS_PER_BATCH
+    trainer.fit_loop.epoch_loop.max_steps = batches * steps_per_batch(cfg)
     log.info(
-        "training for %s kimg = %d batches of %d per process (%d processes); run folder %s",
+        "training for %s kimg = %d batches of %d per process (%d processes), detector %s; run folder %s",
         cfg.total_kimg,
         batches,
         cfg.data.batch_size,
         trainer.world_size,
+        detector_mode(cfg),
         out,
     )
 

@@ -2,6 +2,7 @@
 
 from deepswap.losses.adversarial import AdversarialLoss, HingeLoss, LeastSquaresLoss, NonSaturatingLoss
 from deepswap.losses.regularizers import LazyR1, r1_penalty
+from deepswap.losses.spectral import SpectralLoss, azimuthal_power_spectrum
 from deepswap.losses.swap_losses import AttributeLoss, FeatureMatchingLoss, IdentityLoss, ReconstructionLoss
 
 __all__ = [
@@ -15,4 +16,6 @@ __all__ = [
     "ReconstructionLoss",
     "AttributeLoss",
     "FeatureMatchingLoss",
+    "SpectralLoss",
+    "azimuthal_power_spectrum",
 ]

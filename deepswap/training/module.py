@@ -1,13 +1,15 @@
-"""The face-swap GAN as a LightningModule: manual optimisation, D step then G step, EMA generator.
+"""The face-swap GAN as a LightningModule: manual optimisation, D step, G step, detector step, EMA generator.
 
 Shapes: images ``(B, 3, H, W)`` float in [-1, 1]; identity embeddings ``(B, D)`` L2-normalised.
-Progress: ``global_step`` counts optimiser steps (2 per batch: D and G); ``kimg`` counts images seen.
+Progress: ``global_step`` counts optimiser steps (per batch: D and G, plus the detector's when one is
+co-trained); ``kimg`` counts images seen.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -16,6 +18,8 @@ from torch import Tensor, nn
 
 from deepswap.evaluation.metrics import face_union_mask, identity_cosine, masked_l1, psnr
 from deepswap.losses import AttributeLoss, FeatureMatchingLoss, IdentityLoss, LazyR1, ReconstructionLoss
+from deepswap.losses.spectral import SpectralLoss
+from deepswap.training.detector_step import CoTraining, align_checkpoint, snapshot_spec, write_snapshot
 from deepswap.training.ema import EMA
 
 log = logging.getLogger(__name__)
@@ -60,6 +64,10 @@ class FaceSwapModule(L.LightningModule):
         nan_patience: stop after this many consecutive non-finite losses (the steps are skipped).
         identity_jitter: random shift/scale/rotation applied to swaps before the identity encoder in
             the identity loss (0: off); see :func:`random_affine`.
+        detector / optimizer_det / detector_settings: an optional co-trained deepfake detector
+            (``(B, 3, H, W) -> (B,)`` logits, positive = fake), its partial optimiser and the
+            :class:`~deepswap.training.detector_step.CoTraining` kwargs (mode, replay, ...).
+        spectral: ``{weight, mode, min_radius}`` of the generator's :class:`SpectralLoss` (weight 0: off).
     """
 
     def __init__(
@@ -79,6 +87,10 @@ class FaceSwapModule(L.LightningModule):
         identity_jitter: float = 0.0,
         feature_matching_last_n: int = 2,
         reconstruction: str = "l1",
+        detector: nn.Module | None = None,
+        optimizer_det: Callable | None = None,
+        detector_settings: dict | None = None,
+        spectral: dict | None = None,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -93,6 +105,14 @@ class FaceSwapModule(L.LightningModule):
         self.ema = EMA(generator, ema_decay)
         self.adversarial_loss = adversarial_loss
         self.weights = {k: float(loss_weights.get(k, 0.0)) for k in LOSS_NAMES}
+        if detector is not None and optimizer_det is None:
+            raise ValueError("a co-trained detector needs optimizer_det (a partial optimiser)")
+        self.detector, self.optimizer_det = detector, optimizer_det
+        self.cotrain = CoTraining(**(detector_settings or {})) if detector is not None else None
+        self.weights["evasion"] = self.cotrain.evasion_weight if self.cotrain else 0.0
+        spectral = dict(spectral or {})
+        self.weights["spectral"] = float(spectral.pop("weight", 0.0))
+        self.spectral_loss = SpectralLoss(**spectral)
         self.identity_loss, self.attribute_loss = IdentityLoss(), AttributeLoss()
         self.reconstruction_loss = ReconstructionLoss(reconstruction)
         self.feature_matching_loss = FeatureMatchingLoss(feature_matching_last_n)
@@ -123,10 +143,13 @@ class FaceSwapModule(L.LightningModule):
         return float(self.images_seen) / 1000.0
 
     def configure_optimizers(self):
-        return [
+        optimizers = [
             self.optimizer_g(self.generator.parameters()),
             self.optimizer_d(self.discriminator.parameters()),
         ]
+        if self.detector is not None:
+            optimizers.append(self.optimizer_det(self.detector.parameters()))
+        return optimizers
 
     def _finite_or_skip(self, loss: Tensor, name: str) -> bool:
         bad = not bool(torch.isfinite(loss.detach()).item())
@@ -162,23 +185,26 @@ class FaceSwapModule(L.LightningModule):
 
     # -- steps -----------------------------------------------------------------------------------
     def training_step(self, batch: dict, batch_idx: int) -> None:
-        opt_g, opt_d = self.optimizers()
+        opt_g, opt_d, *opt_det = self.optimizers()
         target, source, same = batch["target"], batch["source"], batch["same"]
         with torch.no_grad():
             source_id = self.embed(source)
-        d_logs = self._d_step(opt_d, target, source_id)
+            fake = self.generator(target, source_id).image  # seen by D, then (detached) by the detector
+        d_logs = self._d_step(opt_d, target, fake)
         g_logs = self._g_step(opt_g, target, source_id, same)
+        det_logs = self._det_step(opt_det[0], torch.cat([target, source]), fake) if opt_det else {}
         if d_logs is not None and g_logs is not None:
-            self.nan_streak = 0
             self.ema.update(self.generator)
             self.images_seen += target.shape[0] * self.trainer.world_size
-            self.log_dict({**d_logs, **g_logs}, prog_bar=False)
+            self.log_dict({**d_logs, **g_logs, **(det_logs or {})}, prog_bar=False)
             self.log("kimg", self.kimg, prog_bar=True)
+            if det_logs is not None:
+                self.nan_streak = 0
+        if self.cotrain is not None and self.cotrain.snapshot_due(self.global_step):
+            self._snapshot()
 
-    def _d_step(self, opt_d, target: Tensor, source_id: Tensor) -> dict | None:
+    def _d_step(self, opt_d, target: Tensor, fake: Tensor) -> dict | None:
         with self.toggled_optimizer(opt_d):
-            with torch.no_grad():
-                fake = self.generator(target, source_id).image
             real_logits = self.discriminator(target).logits
             fake_logits = self.discriminator(fake.detach()).logits
             loss = self.adversarial_loss.d_loss(real_logits, fake_logits)
@@ -212,6 +238,10 @@ class FaceSwapModule(L.LightningModule):
             with torch.no_grad():
                 real_features = self.discriminator(target).features
             terms["feature_matching"] = self.feature_matching_loss(d_out.features, real_features)
+        if w["evasion"]:
+            terms["evasion"] = self.cotrain.evasion(self.detector, out.image)
+        if w["spectral"]:
+            terms["spectral"] = self.spectral_loss(out.image, target)
         total = sum(w[k] * v for k, v in terms.items())
         return total, terms
 
@@ -224,6 +254,27 @@ class FaceSwapModule(L.LightningModule):
         logs = {f"train/g/{k}": v.detach() for k, v in terms.items()}
         logs["train/g/total"] = loss.detach()
         return logs
+
+    def _det_step(self, opt_det, reals: Tensor, fake: Tensor) -> dict | None:
+        """Detector on ``reals`` (targets and sources) vs detached swaps + replayed older swaps."""
+        with self.toggled_optimizer(opt_det):
+            images, labels = self.cotrain.batch(reals, fake.detach())
+            loss, acc = self.cotrain.loss(self.detector(images), labels)
+            if not self._finite_or_skip(loss, "detector"):
+                return None
+            self._optimise(opt_det, loss, self.detector.parameters())
+        return {"train/det/loss": loss.detach(), "train/det/acc": acc}
+
+    def _snapshot(self) -> None:
+        """Detector and EMA generator state_dicts to ``<run>/snapshots`` (rank zero), for cross-play."""
+        if self.trainer.is_global_zero:
+            spec = snapshot_spec(getattr(self, "run_config", None), self.identity_encoder)
+            folder = Path(self.trainer.default_root_dir) / "snapshots"
+            write_snapshot(folder, self.global_step, self.kimg, self.detector, self.ema.shadow, spec)
+
+    def on_train_start(self) -> None:
+        if self.cotrain is not None:
+            self.cotrain.start_snapshots(self.global_step)  # a resumed run does not repeat its last one
 
     # -- validation ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -241,6 +292,8 @@ class FaceSwapModule(L.LightningModule):
                 self.embed(swap, scorer), self.embed(batch["target"], scorer)
             ),
         }
+        if self.detector is not None:
+            self.cotrain.add_val_scores(self.detector, torch.cat([batch["target"], batch["source"]]), swap)
         if "truth" in batch:
             mask = face_union_mask(batch["truth_mask"], batch["target_mask"])
             metrics["val/gt_masked_l1"] = masked_l1(swap, batch["truth"], mask)
@@ -252,7 +305,16 @@ class FaceSwapModule(L.LightningModule):
             prog_bar=False,
         )
 
+    def on_validation_epoch_end(self) -> None:
+        scores = self.cotrain.pop_val_scores() if self.cotrain else None
+        if scores is None:
+            return
+        real, fake = (self.all_gather(s).flatten() for s in scores)  # every process scores all of them
+        self.log_dict(self.cotrain.val_metrics(real, fake), sync_dist=True)
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        if self.cotrain is not None:
+            checkpoint["detector_cotraining"] = self.cotrain.state_dict()  # the replay buffer
         checkpoint["deepswap"] = {
             "format": CHECKPOINT_FORMAT,
             "kimg": self.kimg,
@@ -261,3 +323,6 @@ class FaceSwapModule(L.LightningModule):
             # how to rebuild the frozen identity encoder (set by the code that built it, if any)
             "identity_encoder": getattr(self.identity_encoder, "build_spec", None),
         }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        align_checkpoint(checkpoint, self.detector, self.cotrain)  # also restores the replay buffer

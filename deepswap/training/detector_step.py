@@ -1,0 +1,227 @@
+"""Co-training a deepfake detector inside the swap GAN: its batch, loss, evasion term, scores, snapshots.
+
+Images are ``(B, 3, H, W)`` float in [-1, 1]; the detector maps them to logits ``(B,)``, positive = fake.
+The detector is :class:`~deepswap.training.module.FaceSwapModule`'s third optimiser; its step runs after
+the D and G steps. Its batch: reals = the batch's targets and sources, fakes = the generator's detached
+swaps plus older swaps replayed from a reservoir buffer. Both classes go through the same post-processing
+draw (position by position) and, when the buffer stores uint8, the same 8-bit rounding, so neither
+operation can become the cue the detector learns instead of the forgery.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from deepswap.detection.metrics import evasion_rate, roc_auc
+from deepswap.detection.postprocess import PostProcess
+from deepswap.detection.replay import ReplayBuffer
+
+log = logging.getLogger(__name__)
+MODES = ("off", "observer", "adversarial")
+REPLAY_KEYS = {"capacity", "share", "as_uint8"}
+SNAPSHOT_FORMAT = 1
+
+
+def quantize(images: Tensor, ste: bool = False) -> Tensor:
+    """``(B, 3, H, W)`` in [-1, 1] -> rounded to 8 bits as a saved image would be; ``ste``: gradient 1."""
+    q = torch.round((images.clamp(-1, 1) + 1) * 127.5) / 127.5 - 1
+    return images + (q - images).detach() if ste else q
+
+
+class CoTraining:
+    """Settings and state of the detector game; the networks stay on the LightningModule.
+
+    Args:
+        mode: ``observer`` (the detector learns, the generator never sees it) or ``adversarial`` (the
+            generator also minimises ``evasion_weight x softplus(logit)``, i.e. BCE towards "real").
+        replay: ``{capacity, share, as_uint8}``; ``share`` in [0, 1) is the share of the detector's fakes
+            per batch drawn from the buffer (0.5: as many replayed fakes as fresh swaps).
+        postprocess: :class:`PostProcess` kwargs, or None for none.
+        snapshot_every: optimiser steps (``global_step``) between snapshots; 0 = off.
+        val_fpr: false-positive rate on held-out reals that sets the threshold of ``val/det/evasion``.
+    """
+
+    def __init__(
+        self,
+        mode: str = "observer",
+        evasion_weight: float = 0.0,
+        replay: dict | None = None,
+        postprocess: dict | None = None,
+        snapshot_every: int = 0,
+        val_fpr: float = 0.01,
+        seed: int = 0,
+    ) -> None:
+        if mode not in MODES or mode == "off":
+            raise ValueError(f"detector mode {mode!r} needs a detector; use one of {MODES[1:]}")
+        replay = {"capacity": 1024, "share": 0.5, "as_uint8": True, **(replay or {})}
+        if set(replay) - REPLAY_KEYS:
+            raise ValueError(
+                f"unknown replay key(s) {sorted(set(replay) - REPLAY_KEYS)}; valid: {sorted(REPLAY_KEYS)}"
+            )
+        if not 0.0 <= replay["share"] < 1.0:
+            raise ValueError(f"replay.share must be in [0, 1), got {replay['share']}")
+        self.mode = mode
+        self.evasion_weight = float(evasion_weight) if mode == "adversarial" else 0.0
+        self.share, self.quantize = float(replay["share"]), bool(replay["as_uint8"])
+        self.replay = ReplayBuffer(int(replay["capacity"]), seed, self.quantize)
+        self.postprocess = PostProcess(**postprocess) if postprocess else None
+        self.snapshot_every, self.val_fpr = int(snapshot_every), float(val_fpr)
+        self.snapshots_done = 0  # multiples of snapshot_every that global_step has passed
+        self.val_scores: dict[str, list[Tensor]] = {"real": [], "fake": []}
+
+    # -- training --------------------------------------------------------------------------------
+    def prepare(self, images: Tensor, params=None, differentiable: bool = False) -> Tensor:
+        """What the detector sees: post-processed with ``params`` (if any), then 8-bit rounding.
+
+        Image processing, not a network: it runs in float32 even under mixed-precision autocast.
+        """
+        with torch.autocast(images.device.type, enabled=False):
+            x = images.float()
+            if self.postprocess is not None and params is not None:
+                x = self.postprocess.apply(x, params, differentiable)
+            return quantize(x, ste=differentiable) if self.quantize else x
+
+    def batch(self, reals: Tensor, swaps: Tensor) -> tuple[Tensor, Tensor]:
+        """Reals ``(R, 3, H, W)``, swaps ``(B, 3, H, W)`` -> inputs ``(N, 3, H, W)``, labels ``(N,)`` 1=fake.
+
+        Replayed older swaps are drawn before this batch's swaps join the buffer. One post-processing draw
+        of ``max(R, F)`` parameter sets serves both classes: position i of the reals and of the fakes get
+        the same operations.
+        """
+        swaps = swaps.detach().float()
+        wanted = round(self.share * swaps.shape[0] / (1.0 - self.share))
+        k = min(wanted, len(self.replay))
+        fakes = torch.cat([swaps, self.replay.sample(k, swaps.device)]) if k else swaps
+        if torch.isfinite(swaps).all():  # a diverged generator's output would poison the buffer
+            self.replay.add(swaps)
+        params = self.postprocess.sample_params(max(len(reals), len(fakes))) if self.postprocess else None
+        images = torch.cat(
+            [
+                self.prepare(reals, None if params is None else params[: len(reals)]),
+                self.prepare(fakes, None if params is None else params[: len(fakes)]),
+            ]
+        )
+        labels = torch.cat([reals.new_zeros(len(reals)), reals.new_ones(len(fakes))]).float()
+        return images, labels
+
+    @staticmethod
+    def loss(logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+        """Class-balanced BCE (mean of the real and the fake means) and balanced accuracy at logit 0."""
+        logits = logits.float()
+        bce = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+        real, fake = labels == 0, labels == 1
+        loss = 0.5 * (bce[real].mean() + bce[fake].mean())
+        hit = ((logits > 0).float() == labels).float()
+        return loss, 0.5 * (hit[real].mean() + hit[fake].mean()).detach()
+
+    def evasion(self, detector: nn.Module, swaps: Tensor) -> Tensor:
+        """Generator term ``softplus(logit)`` = BCE towards "real" on swaps ``(B, 3, H, W)`` (with gradient).
+
+        The swaps go through the differentiable post-processing (a fresh draw) and straight-through 8-bit
+        rounding; the detector runs in eval mode so fakes alone do not shift its BatchNorm statistics.
+        """
+        params = self.postprocess.sample_params(swaps.shape[0]) if self.postprocess else None
+        was_training = detector.training
+        detector.eval()
+        try:
+            logits = detector(self.prepare(swaps, params, differentiable=True))
+        finally:
+            detector.train(was_training)
+        return F.softplus(logits.float()).mean()
+
+    # -- validation ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def add_val_scores(self, detector: nn.Module, reals: Tensor, fakes: Tensor) -> None:
+        """Score held-out reals and swaps (no post-processing, 8-bit rounding as in training)."""
+        self.val_scores["real"].append(detector(self.prepare(reals)).float())
+        self.val_scores["fake"].append(detector(self.prepare(fakes)).float())
+
+    def pop_val_scores(self) -> tuple[Tensor, Tensor] | None:
+        scores, self.val_scores = self.val_scores, {"real": [], "fake": []}
+        if not scores["real"]:
+            return None
+        return torch.cat(scores["real"]), torch.cat(scores["fake"])
+
+    def val_metrics(self, real: Tensor, fake: Tensor) -> dict[str, float]:
+        """``val/det/auc`` (held-out swaps vs reals) and ``val/det/evasion`` (swaps not caught at the
+        threshold giving ``val_fpr`` on the reals); NaN if a score is not finite."""
+        if not (torch.isfinite(real).all() and torch.isfinite(fake).all()):
+            return {"val/det/auc": float("nan"), "val/det/evasion": float("nan")}
+        labels = torch.cat([torch.zeros(len(real)), torch.ones(len(fake))])
+        return {
+            "val/det/auc": roc_auc(labels, torch.cat([real, fake]).cpu()),
+            "val/det/evasion": evasion_rate(real.cpu(), fake.cpu(), self.val_fpr),
+        }
+
+    # -- snapshots and checkpoints ---------------------------------------------------------------
+    def start_snapshots(self, step: int) -> None:
+        self.snapshots_done = step // self.snapshot_every if self.snapshot_every else 0
+
+    def snapshot_due(self, step: int) -> bool:
+        """True each time ``step`` (``global_step``, which moves by up to 3 per batch) passes a multiple
+        of ``snapshot_every``."""
+        if not self.snapshot_every or step // self.snapshot_every <= self.snapshots_done:
+            return False
+        self.snapshots_done = step // self.snapshot_every
+        return True
+
+    def state_dict(self) -> dict:
+        return {"replay": self.replay.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.replay.load_state_dict(state["replay"])
+
+
+def align_checkpoint(checkpoint: dict, detector: nn.Module | None, cotrain: CoTraining | None) -> None:
+    """Let a run resume across a change of ``detector=``, before Lightning loads the weights: a
+    checkpoint without detector weights gets the fresh detector's (it starts from scratch), one with
+    them but no detector configured loses them. Otherwise the replay buffer is restored."""
+    state = checkpoint["state_dict"]
+    saved = [k for k in state if k.startswith("detector.")]
+    if detector is None:
+        if saved:
+            log.warning("the checkpoint has a co-trained detector but detector.mode is off: dropped")
+        for k in saved:
+            del state[k]
+        return
+    if not saved:
+        log.warning(
+            "the checkpoint has no detector: it starts from scratch, and global_step now moves by 3 per "
+            "batch instead of 2, so the resumed run trains a few more batches than total_kimg says"
+        )
+        state.update({f"detector.{k}": v for k, v in detector.state_dict().items()})
+    if "detector_cotraining" in checkpoint:
+        cotrain.load_state_dict(checkpoint["detector_cotraining"])
+
+
+def snapshot_spec(run_config: dict | None, identity_encoder: nn.Module) -> dict:
+    """What a loader needs to rebuild the snapshot networks: the run's detector and generator configs,
+    the image size, and the identity encoder's build spec (the generator takes its embeddings)."""
+    config = run_config or {}
+    return {
+        "detector": config.get("detector"),
+        "generator": config.get("generator"),
+        "image_size": (config.get("data") or {}).get("size"),
+        "identity_encoder": getattr(identity_encoder, "build_spec", None),
+    }
+
+
+def write_snapshot(
+    folder: Path, step: int, kimg: float, detector: nn.Module, generator: nn.Module, spec: dict
+) -> None:
+    """Save ``det_XXXXXXXX.pt`` / ``gen_XXXXXXXX.pt`` (plain state_dicts) in ``folder``, write
+    ``config.json`` (how to rebuild both networks) once, and append a line to ``index.jsonl``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "config.json").is_file():
+        (folder / "config.json").write_text(json.dumps({"format": SNAPSHOT_FORMAT, **spec}, indent=2))
+    names = {"det": f"det_{step:08d}.pt", "gen": f"gen_{step:08d}.pt"}
+    torch.save({k: v.detach().cpu() for k, v in detector.state_dict().items()}, folder / names["det"])
+    torch.save({k: v.detach().cpu() for k, v in generator.state_dict().items()}, folder / names["gen"])
+    with open(folder / "index.jsonl", "a") as f:
+        f.write(json.dumps({"step": step, "kimg": round(kimg, 3), **names}) + "\n")

@@ -1,0 +1,177 @@
+"""A deepfake detector co-trained inside the swap module: the third optimiser, its batch, resume, configs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from hydra.utils import instantiate
+from omegaconf import open_dict
+
+from deepswap.train import _detector_kwargs, build_module, detector_mode, steps_per_batch, train
+from deepswap.utils.config_check import group_options
+
+
+def _params(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items() if v.is_floating_point()}
+
+
+def _fit(module, cfg, batches: int) -> L.Trainer:
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=batches * steps_per_batch(cfg),
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        limit_val_batches=0,
+    )
+    trainer.fit(module, datamodule=instantiate(cfg.data))
+    return trainer
+
+
+def _images(n: int = 4, size: int = 32) -> torch.Tensor:
+    return torch.rand(n, 3, size, size) * 2 - 1
+
+
+def test_every_detector_option_composes_and_instantiates(cfg_factory):
+    options = group_options("detector")
+    assert {"off", "small", "xception", "efficientnet", "frequency"} <= set(options)
+    for option in options:
+        cfg = cfg_factory([f"detector={option}"])
+        kwargs = _detector_kwargs(cfg)
+        if option == "off":
+            assert detector_mode(cfg) == "off" and "detector" not in kwargs and steps_per_batch(cfg) == 2
+            continue
+        net = kwargs["detector"].eval()
+        with torch.no_grad():
+            assert net(_images(2)).shape == (2,), option
+        assert kwargs["optimizer_det"](net.parameters()) is not None
+        assert steps_per_batch(cfg) == 3
+    cfg = cfg_factory(["detector=small", "detector.mode=adversarial"])
+    assert detector_mode(cfg) == "adversarial"
+    with pytest.raises(ValueError, match="detector.mode"):
+        detector_mode(cfg_factory(["detector=small", "detector.mode=sparring"]))
+
+
+def test_detector_step_changes_only_the_detector_and_post_processes_both_classes_alike(cfg_factory):
+    cfg = cfg_factory(["detector=small", "detector.postprocess.p_jpeg=1", "detector.postprocess.p_blur=0.5"])
+    module = build_module(cfg)
+    calls, snaps, applied = [], [], []
+    det_step, batch, apply = module._det_step, module.cotrain.batch, module.cotrain.postprocess.apply
+
+    def wrapped_step(*args):
+        snaps.append(_params(module))
+        out = det_step(*args)
+        snaps.append(_params(module))
+        return out
+
+    def wrapped_batch(reals, swaps):
+        applied.clear()
+        images, labels = batch(reals, swaps)
+        calls.append((int((labels == 0).sum()), int((labels == 1).sum())))
+        reals_params, fakes_params = applied  # one apply per class, with the same draw
+        m = min(len(reals_params), len(fakes_params))
+        for field in dataclasses.fields(reals_params):
+            name = field.name
+            assert torch.equal(getattr(reals_params, name)[:m], getattr(fakes_params, name)[:m]), name
+        assert reals_params.jpeg.all()
+        return images, labels
+
+    def recording_apply(images, params, differentiable=False):
+        assert not differentiable
+        applied.append(params)
+        return apply(images, params, differentiable)
+
+    module._det_step, module.cotrain.batch = wrapped_step, wrapped_batch
+    module.cotrain.postprocess.apply = recording_apply
+    _fit(module, cfg, batches=2)
+    changed = {k for k in snaps[0] if not torch.equal(snaps[0][k], snaps[1][k])}
+    assert changed and all(k.startswith("detector.") for k in changed), changed
+    # Batch 4: 8 reals (targets + sources); fakes: 4 swaps, then 4 swaps + 4 replayed (share 0.5).
+    assert calls == [(8, 4), (8, 8)]
+    assert len(module.cotrain.replay) == 8 and module.cotrain.replay.seen == 8
+
+
+def test_observer_sends_no_gradient_to_the_generator_and_adversarial_does(cfg_factory):
+    target, source, same = _images(), _images(), torch.zeros(4, dtype=torch.bool)
+    observer = build_module(cfg_factory(["detector=small", "detector.spectral.weight=0.5"]))
+    source_id = observer.embed(source)
+    _, terms = observer.generator_losses(target, source_id, same)
+    assert "evasion" not in terms and "spectral" in terms
+    observer.zero_grad(set_to_none=True)
+    swaps = observer.generator(target, source_id).image
+    images, labels = observer.cotrain.batch(torch.cat([target, source]), swaps)
+    observer.cotrain.loss(observer.detector(images), labels)[0].backward()
+    assert all(p.grad is None for p in observer.generator.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in observer.detector.parameters())
+
+    adversarial = build_module(cfg_factory(["detector=small", "detector.mode=adversarial"]))
+    _, terms = adversarial.generator_losses(target, source_id, same)
+    assert "evasion" in terms and "spectral" not in terms
+    adversarial.zero_grad(set_to_none=True)
+    stats = _params(adversarial.detector)
+    swaps = adversarial.generator(target, source_id).image
+    adversarial.cotrain.evasion(adversarial.detector, swaps).backward()
+    grads = [p.grad.abs().sum() for p in adversarial.generator.parameters() if p.grad is not None]
+    assert grads and sum(grads) > 0, "the evasion term sends no gradient to the generator"
+    assert all(torch.equal(v, _params(adversarial.detector)[k]) for k, v in stats.items()), "BN stats moved"
+
+
+def test_snapshots_every_k_steps_validation_and_resume_restore_the_replay_buffer(cfg_factory):
+    common = ["detector=small", "final_eval.enabled=false", "detector.snapshot_every=6"]
+    first = cfg_factory([*common, "total_kimg=0.032"])
+    metrics, objects = train(first)
+    assert 0.0 <= metrics["val/det/auc"] <= 1.0 and 0.0 <= metrics["val/det/evasion"] <= 1.0
+    assert "train/det/loss" in metrics and "train/det/acc" in metrics
+    snaps = Path(first.paths.output_dir) / "snapshots"
+    index = [json.loads(x) for x in (snaps / "index.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in index] == [6, 12, 18, 24]  # 8 batches x 3 optimiser steps
+    spec = json.loads((snaps / "config.json").read_text())
+    detector, generator = instantiate(spec["detector"]["net"]), instantiate(first.generator)
+    detector.load_state_dict(torch.load(snaps / "det_00000024.pt", weights_only=True))
+    generator.load_state_dict(torch.load(snaps / "gen_00000024.pt", weights_only=True))
+    ema = objects["module"].ema.shadow.state_dict()
+    assert all(torch.equal(v, ema[k]) for k, v in generator.state_dict().items())
+
+    ckpt_path = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
+    saved = torch.load(ckpt_path, map_location="cpu", weights_only=True)["detector_cotraining"]["replay"]
+    assert saved["size"] == 32 and saved["seen"] == 32
+    seen = {}
+
+    class Probe(L.Callback):
+        def on_train_start(self, trainer, module):
+            replay = module.cotrain.replay
+            seen.update(step=trainer.global_step, seen=replay.seen, items=replay.storage[: replay.size])
+            seen["opt_det"] = len(trainer.optimizers[2].state_dict()["state"])
+
+    second = cfg_factory([*common, "total_kimg=0.048", f"ckpt_path={ckpt_path}"])
+    with open_dict(second):
+        second.paths.output_dir = str(Path(first.paths.output_dir).parent / "resumed")
+    train(second, extra_callbacks=[Probe()])
+    assert seen["step"] == 24 and seen["seen"] == 32 and torch.equal(seen["items"], saved["items"])
+    assert seen["opt_det"] > 0, "the detector's optimiser state was not restored"
+    resumed = (Path(second.paths.output_dir) / "snapshots" / "index.jsonl").read_text().splitlines()
+    assert [json.loads(x)["step"] for x in resumed] == [30, 36]
+
+
+def test_detector_off_trains_as_before_and_a_detector_can_join_on_resume(cfg_factory):
+    cfg = cfg_factory(["detector=off", "total_kimg=0.016", "final_eval.enabled=false"])
+    metrics, objects = train(cfg)
+    module = objects["module"]
+    assert module.detector is None and module.cotrain is None and len(objects["trainer"].optimizers) == 2
+    assert objects["trainer"].global_step == 4 * 2
+    assert not any("det" in k for k in metrics) and "train/g/total" in metrics
+    assert not (Path(cfg.paths.output_dir) / "snapshots").exists()
+
+    ckpt_path = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    joined = cfg_factory(
+        ["detector=small", "total_kimg=0.024", "final_eval.enabled=false", f"ckpt_path={ckpt_path}"]
+    )
+    with open_dict(joined):
+        joined.paths.output_dir = str(Path(cfg.paths.output_dir).parent / "joined")
+    metrics, objects = train(joined)
+    assert "train/det/loss" in metrics and len(objects["module"].cotrain.replay) > 0
