@@ -24,6 +24,7 @@ GROUPS = [
     "callbacks",
     "experiment",
     "debug",
+    "detector",
 ]
 
 
