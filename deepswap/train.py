@@ -137,49 +137,51 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> tuple[dict, d
 
 
 def final_table(cfg: DictConfig, module: FaceSwapModule, datamodule, out: Path) -> dict:
-    """Score the EMA generator and the reference outputs on held-out pairs; print and save them."""
-    from deepswap.data.pairs import SyntheticPairs
-    from deepswap.evaluation.heldout import format_table, heldout_table
+    """The closing table: the evaluation protocol (:mod:`deepswap.evaluation.protocol`) on held-out pairs,
+    scored by ``eval_identity`` (the evaluation oracle by default), printed and saved to
+    ``heldout_eval.json``. With the default configs it equals ``python -m deepswap.evaluate`` on the run's
+    last checkpoint with the same ``num_pairs`` and ``seed``."""
+    from deepswap.evaluation import protocol, report
+    from deepswap.evaluation.scorers import EmbeddingScorer, OracleScorer
 
     module = module.to("cpu").eval()
-    scorer = module.eval_identity_encoder or module.identity_encoder
-    pairs = SyntheticPairs(
-        datamodule.world,
-        "heldout",
-        datamodule.size,
-        cfg.final_eval.num_pairs,
-        same_ratio=0.0,
-        with_truth=True,
-        seed=cfg.seed + 1000,
+    fe = cfg.final_eval
+    n = min(int(fe.num_pairs), datamodule.world.num_heldout_identities)
+    pairs = protocol.synthetic_pairs(datamodule.world, n, datamodule.size, int(fe.get("seed", 0)))
+    oracle = module.eval_identity_encoder
+    if oracle is not None and hasattr(oracle, "predict"):
+        scorer = OracleScorer(oracle)
+        scorer_name = "the evaluation oracle (independent of training)"
+    elif oracle is not None:
+        scorer = EmbeddingScorer(lambda x: module.embed(x, oracle), "a second identity encoder")
+        scorer_name = "a second identity encoder training never used"
+    else:
+        scorer = EmbeddingScorer(lambda x: module.embed(x, module.identity_encoder), "the training encoder")
+        scorer_name = "the training identity encoder (no eval_identity configured)"
+    outputs = {
+        "model": protocol.run_model(module.swap, pairs, fe.batch_size),
+        **protocol.reference_outputs(pairs),
+    }
+    rows = protocol.summarize(protocol.score_outputs(outputs, pairs, scorer, fe.batch_size))
+    floor = (
+        protocol.oracle_noise_floor(scorer, pairs, fe.batch_size) if isinstance(scorer, OracleScorer) else {}
     )
-    rows = heldout_table(module.swap, lambda x: module.embed(x, scorer), pairs, cfg.final_eval.batch_size)
-    scorer_name = (
-        "a second identity encoder training never used"
-        if module.eval_identity_encoder
-        else "the training identity encoder (no eval_identity configured)"
-    )
-    text = format_table(rows, f"Held-out identities, {len(pairs)} pairs; identity scored by {scorer_name}")
-    print("\n" + text + "\n", flush=True)
-    (out / "heldout_eval.json").write_text(
-        json.dumps(
-            {"rows": rows, "num_pairs": len(pairs), "scorer": scorer_name, "kimg": module.kimg}, indent=2
-        )
-    )
+    title = f"Held-out identities, {n} pairs; scored by {scorer_name}"
+    print("\n" + report.format_table(rows, title), flush=True)
+    if floor:
+        print("scorer noise floor on real renders: " + ", ".join(f"{k} {v:.3g}" for k, v in floor.items()))
+    print(flush=True)
+    payload = {"rows": rows, "noise_floor": floor, "num_pairs": n, "scorer": scorer_name, "kimg": module.kimg}
+    (out / "heldout_eval.json").write_text(json.dumps(payload, indent=2))
     with open(out / "metrics.jsonl", "a") as f:
         for name, row in rows.items():
             for k, v in row.items():
-                f.write(
-                    json.dumps(
-                        {
-                            "step": module.global_step,
-                            "kimg": round(module.kimg, 3),
-                            "metric": f"heldout/{name}/{k}",
-                            "value": v,
-                            "ckpt": None,
-                        }
-                    )
-                    + "\n"
-                )
+                line = {
+                    "step": module.global_step,
+                    "kimg": round(module.kimg, 3),
+                    "metric": f"heldout/{name}/{k}",
+                }
+                f.write(json.dumps({**line, "value": v, "ckpt": None}) + "\n")
     return rows
 
 

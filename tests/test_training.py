@@ -39,6 +39,17 @@ def test_fast_training_run_writes_a_self_describing_run_folder(tiny_run):
     assert set(rows) >= {"model", "output = target", "output = source", "target recoloured to source"}
     # The ground truth is its own best match: a sanity check of the table's plumbing.
     assert rows["ground truth (ceiling)"]["gt_masked_l1"] == pytest.approx(0.0, abs=1e-6)
+    # The closing table is the evaluation protocol, scored by the evaluation oracle.
+    assert set(rows["model"]) == {
+        "id_top1",
+        "id_cos_source",
+        "id_cos_target",
+        "pose_err",
+        "expr_err",
+        "gt_masked_l1",
+        "gt_psnr",
+        "gt_ssim",
+    }
     assert objects["trainer"].global_step == 16 * STEPS_PER_BATCH
 
 

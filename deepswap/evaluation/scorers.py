@@ -59,6 +59,22 @@ class OracleScorer(Scorer):
         }
 
 
+class EmbeddingScorer(Scorer):
+    """Identity only, from any embedding function ``(B, 3, H, W) -> (B, D)`` (e.g. an identity encoder)."""
+
+    def __init__(self, embed_fn, name: str = "identity encoder"):
+        self.embed_fn, self.name = embed_fn, name
+        self.missing = {"pose": "a pose estimator (the synthetic oracle has one)", "expression": "the same"}
+
+    @torch.no_grad()
+    def measure(self, images: Tensor) -> dict[str, Tensor | None]:
+        return {
+            "embedding": F.normalize(self.embed_fn(images).float(), dim=1).cpu(),
+            "pose": None,
+            "expression": None,
+        }
+
+
 def _to_bgr_uint8(images: Tensor) -> list[np.ndarray]:
     arr = ((images.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
     return [np.ascontiguousarray(a[:, :, ::-1]) for a in arr]
