@@ -1,0 +1,306 @@
+"""Arms-race report: co-trained detectors and generators of several runs played against each other.
+
+For each run (a training folder with ``snapshots/`` and ``checkpoints/last.ckpt``), on the same seeded
+held-out pairs (:func:`deepswap.evaluation.protocol.synthetic_pairs`; reals = their targets and sources):
+
+- ``crossplay``: AUC of every detector snapshot against every generator snapshot of the run ``(D, G)``;
+- ``evasion``: each generator snapshot against the frozen panel of final detectors (all runs) ``(G, P)``;
+- ``robustness``: the final detector on its own final generator's swaps, per post-processing condition;
+- ``swap_quality``: :func:`deepswap.evaluate.evaluate` of ``last.ckpt`` on the same pairs (evasion must
+  not be bought with bad swaps);
+
+and across runs ``cross_run`` (final detectors x final generators) and ``unseen`` (final detectors x
+swaps by checkpoints of generator families trained without a detector). "Final" = ``last.ckpt``: its
+``detector.`` weights and its EMA generator. Writes ``arms_race.json``, ``arms_race.md`` and CSVs.
+
+CLI: ``python -m deepswap.detection.arms_race --run observer=DIR --run adversarial=DIR
+--unseen simswap=CKPT --out DIR [oracle.steps=300 ...]`` (trailing ``key=value``: evaluate overrides).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from torch import Tensor, nn
+
+from deepswap.detection.crossplay import (
+    as_swapper,
+    crossplay_matrix,
+    evasion_rates,
+    load_snapshots,
+    make_fakes,
+)
+from deepswap.detection.robustness import robustness_sweep, write_table
+
+SCHEMA = "deepswap.arms_race/1"
+REALS = "targets and sources of the held-out pairs (2N reals vs N swaps)"
+
+
+def final_detector(checkpoint: str | Path, device: str = "cpu") -> nn.Module:
+    """The co-trained detector of a training checkpoint (its ``detector.`` weights), in eval mode."""
+    from deepswap.api import read_checkpoint
+
+    ckpt = read_checkpoint(checkpoint)
+    net = (ckpt["deepswap"]["config"].get("detector") or {}).get("net")
+    if not net:
+        raise ValueError(f"{checkpoint} was trained without a detector (detector=off): nothing to play")
+    det = instantiate(OmegaConf.create(net))
+    det.load_state_dict({k[9:]: v for k, v in ckpt["state_dict"].items() if k.startswith("detector.")})
+    return det.eval().to(device)
+
+
+def heldout_pairs(config: dict, num_pairs: int, seed: int) -> dict[str, Tensor]:
+    """The evaluation protocol's held-out pairs for a run's resolved config (synthetic data only)."""
+    from deepswap.data.synthetic import SyntheticFaceWorld
+    from deepswap.evaluation.protocol import synthetic_pairs
+
+    data = config["data"]
+    if "world" not in data:
+        raise ValueError("arms_race_report needs runs trained on synthetic data (data.world)")
+    return synthetic_pairs(SyntheticFaceWorld(**data["world"]), num_pairs, int(data["size"]), seed)
+
+
+def _load_run(name: str, run_dir: str | Path, device: str) -> dict:
+    from deepswap.api import SwapModel
+
+    run_dir = Path(run_dir).expanduser().resolve()
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    model = SwapModel.from_checkpoint(ckpt, device)
+    dets, gens = load_snapshots(run_dir / "snapshots")
+    index = run_dir / "snapshots" / "index.jsonl"
+    snapshots = (
+        [json.loads(x) for x in index.read_text().splitlines() if x.strip()] if index.is_file() else []
+    )
+    return {
+        "name": name,
+        "dir": run_dir,
+        "ckpt": ckpt,
+        "model": model,
+        "detector": final_detector(ckpt, device),
+        "dets": dets,
+        "gens": {k: as_swapper(g, model.identity_encoder, device) for k, g in gens.items()},
+        "snapshots": snapshots,  # index.jsonl: step, kimg and file names of each snapshot
+    }
+
+
+def _check_same_data(runs: list[dict]) -> None:
+    data = [(r["model"].config["data"].get("world"), r["model"].config["data"]["size"]) for r in runs]
+    if any(d != data[0] for d in data):
+        raise ValueError(
+            f"runs {[r['name'] for r in runs]} differ in data.world or data.size: no shared pairs"
+        )
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _git() -> dict:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True)
+        return {"git_sha": sha.strip() or None, "git_dirty": bool(dirty.stdout.strip())}
+    except OSError:
+        return {"git_sha": None, "git_dirty": None}
+
+
+def _provenance(loaded: list[dict], unseen: dict[str, Path], seed: int, device: str, t0: float) -> dict:
+    files = {f"run:{r['name']}": r["ckpt"] for r in loaded} | {f"unseen:{k}": p for k, p in unseen.items()}
+    return {
+        "runs": {r["name"]: str(r["dir"]) for r in loaded},
+        "unseen": {k: str(p) for k, p in unseen.items()},
+        "checkpoints": {k: {"path": str(p), "sha256": _sha256(p)} for k, p in files.items()},
+        "seeds": {"pairs": seed, "world": loaded[0]["model"].config["data"]["world"].get("seed")},
+        **_git(),
+        "torch": torch.__version__,
+        "device": device,
+        "command": " ".join(sys.argv),
+        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": round(time.time() - t0, 1),
+    }
+
+
+def _play_run(r: dict, panel: dict, reals: Tensor, pairs: dict, out: Path, o: dict) -> dict:
+    """Cross-play, evasion against the panel, robustness and swap quality of one loaded run."""
+    from deepswap.evaluate import evaluate
+
+    kw, name = {"batch_size": o["batch_size"], "device": o["device"]}, r["name"]
+    cross = crossplay_matrix(r["dets"], r["gens"], reals, pairs, **kw)
+    evasion = evasion_rates(r["gens"], panel, reals, pairs, o["fpr"], **kw)
+    fakes = make_fakes(r["model"].swap, pairs, o["batch_size"])
+    out_eval = out / "swap_quality" / name  # evaluation.json and pairs.csv, no images (kept small)
+    protocol = {"num_pairs": o["num_pairs"], "seed": o["seed"], "save_images": False, "output_dir": out_eval}
+    quality = evaluate(r["ckpt"], o["eval_overrides"], **protocol, **kw)
+    cross.write(out, f"crossplay_{name}")
+    evasion.write(out, f"evasion_{name}")
+    sweep = robustness_sweep(r["detector"], reals, fakes, **kw)
+    write_table(sweep, out, f"robustness_{name}")
+    return {
+        "run_dir": str(r["dir"]),
+        "checkpoint": str(r["ckpt"]),
+        "mode": (r["model"].config.get("detector") or {}).get("mode"),
+        "snapshots": r["snapshots"],
+        "crossplay": cross.to_dict(),
+        "evasion": evasion.to_dict(),
+        "robustness": sweep,
+        "swap_quality": {
+            "model": quality.rows["model"],
+            "references": {k: v for k, v in quality.rows.items() if k != "model"},
+            "noise_floor": quality.noise_floor,
+            "evaluation_json": quality.files.get("json"),
+        },
+    }
+
+
+def arms_race_report(
+    runs: dict[str, str | Path],
+    unseen: dict[str, str | Path] | None = None,
+    num_pairs: int = 200,
+    seed: int = 0,
+    out_dir: str | Path = "arms_race",
+    fpr: float = 0.01,
+    eval_overrides: list[str] | None = None,
+    batch_size: int = 64,
+    device: str = "cpu",
+) -> dict:
+    """``runs``: name -> run folder; ``unseen``: name -> ``last.ckpt`` of a generator family trained
+    without a detector; ``eval_overrides``: Hydra strings for the swap-quality evaluation (the oracle).
+    Returns the report (the dict written to ``out_dir/arms_race.json``)."""
+    from deepswap.api import SwapModel
+
+    if not runs:
+        raise ValueError("no runs given: pass {name: run folder}")
+    t0, out = time.time(), Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    loaded = [_load_run(name, d, device) for name, d in runs.items()]
+    _check_same_data(loaded)
+    size = loaded[0]["model"].image_size
+    unseen_paths = {k: Path(p).expanduser().resolve() for k, p in (unseen or {}).items()}
+    others = {k: SwapModel.from_checkpoint(p, device) for k, p in unseen_paths.items()}
+    for k, m in others.items():
+        if m.image_size != size:
+            raise ValueError(f"unseen {k!r} makes {m.image_size} px swaps, the runs {size} px")
+    pairs = heldout_pairs(loaded[0]["model"].config, num_pairs, seed)
+    reals = torch.cat([pairs["target"], pairs["source"]])
+    panel = {r["name"]: r["detector"] for r in loaded}
+    opts = {"num_pairs": num_pairs, "seed": seed, "fpr": fpr, "batch_size": batch_size, "device": device}
+    opts["eval_overrides"] = list(eval_overrides or [])
+    report_runs = {r["name"]: _play_run(r, panel, reals, pairs, out, opts) for r in loaded}
+    kw = {"batch_size": batch_size, "device": device}
+    cross_run = crossplay_matrix(panel, {r["name"]: r["model"].swap for r in loaded}, reals, pairs, **kw)
+    cross_run.write(out, "cross_run")
+    unseen_matrix = None
+    if others:
+        unseen_matrix = crossplay_matrix(panel, {k: m.swap for k, m in others.items()}, reals, pairs, **kw)
+        unseen_matrix.write(out, "unseen")
+    world = loaded[0]["model"].config["data"]["world"]
+    report = {
+        "schema": SCHEMA,
+        "settings": {**opts, "reals": REALS, "image_size": size, "world": world, "final": "last.ckpt"},
+        "runs": report_runs,
+        "cross_run": cross_run.to_dict(),
+        "unseen": unseen_matrix.to_dict() if unseen_matrix is not None else None,
+        "provenance": _provenance(loaded, unseen_paths, seed, device, t0),
+    }
+    kinds = ("crossplay", "evasion", "robustness")
+    names = (
+        [f"{k}_{r}.csv" for r in report_runs for k in kinds]
+        + ["cross_run.csv"]
+        + ["unseen.csv"] * bool(others)
+    )
+    names += ["arms_race.json", "arms_race.md"]
+    report["files"] = [str(out / n) for n in names]
+    (out / "arms_race.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    (out / "arms_race.md").write_text(format_report(report) + "\n")
+    return report
+
+
+def load_report(path: str | Path) -> dict:
+    """Read an ``arms_race.json`` (the file or its folder) and check its schema."""
+    path = Path(path).expanduser()
+    report = json.loads((path / "arms_race.json" if path.is_dir() else path).read_text())
+    if report.get("schema") != SCHEMA:
+        raise ValueError(f"{path}: schema {report.get('schema')!r}, expected {SCHEMA!r}")
+    return report
+
+
+def _table(corner: str, cols: list[str], rows: dict[str, list[str]]) -> list[str]:
+    head = [f"| {corner} | " + " | ".join(cols) + " |", "| --- |" + " ---: |" * len(cols)]
+    return ["", *head, *(f"| {r} | " + " | ".join(cells) + " |" for r, cells in rows.items()), ""]
+
+
+def _cells(m: dict, fmt: str = "{:.3f}") -> dict[str, list[str]]:
+    return {r: [fmt.format(v) for v in vals] for r, vals in zip(m["rows"], m["values"])}
+
+
+def format_report(report: dict) -> str:
+    """Markdown tables of a report (as returned or loaded), for an experiment README."""
+    from deepswap.evaluation.report import format_markdown
+
+    runs, s = report["runs"], report["settings"]
+    out = [f"{s['num_pairs']} held-out pairs (seed {s['seed']}, {s['image_size']} px); reals: {s['reals']}."]
+    rows = {f"{k} ({r['mode']})": r["swap_quality"]["model"] for k, r in runs.items()}
+    refs = next(iter(runs.values()))["swap_quality"]["references"]
+    rows.update({k: refs[k] for k in ("output = target", "ground truth (ceiling)") if k in refs})
+    out += ["", "### Swap quality", "", format_markdown(rows), ""]
+    final, cols = _cells(report["cross_run"]), list(report["cross_run"]["cols"])
+    if report.get("unseen"):
+        cols += [f"unseen: {c}" for c in report["unseen"]["cols"]]
+        final = {r: final[r] + cells for r, cells in _cells(report["unseen"]).items()}
+    out += ["### Final detectors (rows) vs final generators and unseen families: AUC"]
+    out += _table("detector \\ generator", cols, final)
+    for name, r in runs.items():
+        out += [f"### {name}: detector snapshots (rows) vs generator snapshots: AUC"]
+        out += _table("detector \\ generator", r["crossplay"]["cols"], _cells(r["crossplay"]))
+        out += [f"### {name}: generator snapshots vs the panel of final detectors: {r['evasion']['what']}"]
+        out += _table("generator \\ detector", r["evasion"]["cols"], _cells(r["evasion"], "{:.1%}"))
+    conds = next(iter(runs.values()))["robustness"]
+    auc = {c: [f"{r['robustness'][c]['auc']:.3f}" for r in runs.values()] for c in conds}
+    out += ["### Robustness: each final detector on its own final generator's swaps: AUC"]
+    out += _table("condition", list(runs), auc)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _named(text: str) -> tuple[str, str]:
+    name, sep, path = text.partition("=")
+    if not (sep and name and path):
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
+    return name, path
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(
+        prog="python -m deepswap.detection.arms_race", description=__doc__.split("\n")[0]
+    )
+    p.add_argument("--run", type=_named, action="append", required=True, help="NAME=run folder (repeat)")
+    p.add_argument("--unseen", type=_named, action="append", default=[], help="NAME=last.ckpt (repeat)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--num-pairs", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fpr", type=float, default=0.01)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("overrides", nargs="*", help="deepswap.evaluate overrides, e.g. oracle.steps=300")
+    a = p.parse_args(argv)
+    report = arms_race_report(
+        dict(a.run), dict(a.unseen), a.num_pairs, a.seed, a.out, a.fpr, a.overrides, device=a.device
+    )
+    print("\n" + format_report(report) + "\nwritten: " + ", ".join(report["files"]), flush=True)
+    return report
+
+
+if __name__ == "__main__":
+    main()
