@@ -2,7 +2,9 @@
 
 Public API: :func:`load_checkpoint` / :class:`SwapModel` (inference), :func:`deepswap.train.train`
 (training from a config), :func:`evaluate` (the swap protocol; ``python -m deepswap.evaluate``).
-Networks live in ``deepswap.models``, losses in ``deepswap.losses``, the training step in ``deepswap.training.module``, data in ``deepswap.data``, configs in ``configs/``.
+:class:`FaceSwapper` (real images and videos; ``python -m deepswap.swap``). Networks live in
+``deepswap.models``, losses in ``deepswap.losses``, the training step in ``deepswap.training.module``,
+data in ``deepswap.data``, detection in ``deepswap.detection``, configs in ``configs/``.
 """
 
 import os

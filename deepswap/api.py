@@ -66,7 +66,7 @@ class SwapModel:
     generator: nn.Module
     identity_encoder: nn.Module
     config: dict
-    identity_spec: dict | None = None  # the identity encoder's build spec (None: IResNet of the configured depth)
+    identity_spec: dict | None = None  # the encoder's build spec (None: IResNet of the configured depth)
     source: str | None = None  # the file the weights were loaded from
 
     @classmethod

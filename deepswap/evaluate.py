@@ -9,9 +9,7 @@ metrics are described in :mod:`deepswap.evaluation.protocol`; the configuration 
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import subprocess
 import sys
 import time
 import types
@@ -27,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from deepswap.evaluation import protocol, report
 from deepswap.evaluation.protocol import EvaluationError
 from deepswap.evaluation.scorers import OracleScorer, RealScorer
+from deepswap.utils.runinfo import git_state, sha256
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
@@ -60,26 +59,6 @@ def load_swap_model(path: str | Path, device: str = "cpu"):
             raise CheckpointError(f"{path} is a folder, and this deepswap cannot read exports") from None
         return load_exported(path, device=device), "export"
     return SwapModel.from_checkpoint(path, device), "training checkpoint (EMA generator)"
-
-
-def _sha256(path: Path) -> str:
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    h = hashlib.sha256()
-    for f in files:
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
-
-
-def _git_sha() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=CONFIG_DIR.parent, capture_output=True, text=True
-        )
-        return out.stdout.strip() or None
-    except OSError:
-        return None
 
 
 def _pairs(cfg: DictConfig, data: DictConfig) -> tuple[dict, str, object]:
@@ -144,7 +123,7 @@ def evaluate_cfg(cfg: DictConfig) -> EvaluationResult:
         print(f"skipped {metric}: supply {what}", flush=True)
     data = OmegaConf.to_container(cfg.data, resolve=True)
     provenance = {
-        "checkpoint": {"path": str(ckpt_path.resolve()), "sha256": _sha256(ckpt_path), "kind": source_kind},
+        "checkpoint": {"path": str(ckpt_path.resolve()), "sha256": sha256(ckpt_path), "kind": source_kind},
         "generator": model.config.get("generator"),
         "data": data,
         "data_kind": kind,
@@ -159,7 +138,7 @@ def evaluate_cfg(cfg: DictConfig) -> EvaluationResult:
         "seeds": {"pairs": int(cfg.seed), "world": data.get("world", {}).get("seed")},
         "num_pairs": len(swaps),
         "deepswap_version": _version(),
-        "git_sha": _git_sha(),
+        **git_state(),
         "torch": torch.__version__,
         "device": str(cfg.device),
         "command": " ".join(sys.argv),

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -36,6 +35,7 @@ from torch import Tensor, nn
 
 import deepswap
 from deepswap.api import CheckpointError, SwapModel, _identity_arch
+from deepswap.utils.runinfo import sha256
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +45,6 @@ META_FILE = "deepswap.json"
 PREFIXES = ("generator.", "identity_encoder.")
 EMAP_NAME = "emap"
 MIN_OPSET = 18  # torch's exporter writes opset 18 natively; ONNX Runtime reads it from 1.14 on
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def load_for_export(checkpoint: str | Path, device: str | torch.device = "cpu") -> SwapModel:
@@ -80,7 +72,7 @@ def export_safetensors(model: SwapModel, out_dir: str | Path) -> Path:
     meta = {
         "format": EXPORT_FORMAT,
         "deepswap_version": deepswap.__version__,
-        "source": {"path": source, "sha256": _sha256(Path(source))} if source else None,
+        "source": {"path": source, "sha256": sha256(Path(source))} if source else None,
         "identity_encoder": getattr(model, "identity_spec", None),
         "config": model.config,
     }

@@ -130,6 +130,7 @@ PROVENANCE_KEYS = {
     "num_pairs",
     "deepswap_version",
     "git_sha",
+    "git_dirty",
     "torch",
     "device",
     "command",

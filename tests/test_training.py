@@ -15,6 +15,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import open_dict
 
+from deepswap.evaluation.protocol import METRICS
 from deepswap.train import STEPS_PER_BATCH, build_module, train
 
 
@@ -40,16 +41,7 @@ def test_fast_training_run_writes_a_self_describing_run_folder(tiny_run):
     # The ground truth is its own best match: a sanity check of the table's plumbing.
     assert rows["ground truth (ceiling)"]["gt_masked_l1"] == pytest.approx(0.0, abs=1e-6)
     # The closing table is the evaluation protocol, scored by the evaluation oracle.
-    assert set(rows["model"]) == {
-        "id_top1",
-        "id_cos_source",
-        "id_cos_target",
-        "pose_err",
-        "expr_err",
-        "gt_masked_l1",
-        "gt_psnr",
-        "gt_ssim",
-    }
+    assert set(rows["model"]) == set(METRICS)
     assert objects["trainer"].global_step == 16 * STEPS_PER_BATCH
 
 

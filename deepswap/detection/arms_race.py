@@ -20,9 +20,7 @@ CLI: ``python -m deepswap.detection.arms_race --run observer=DIR --run adversari
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -40,6 +38,7 @@ from deepswap.detection.crossplay import (
     make_fakes,
 )
 from deepswap.detection.robustness import robustness_sweep, write_table
+from deepswap.utils.runinfo import git_state, sha256
 
 SCHEMA = "deepswap.arms_race/1"
 REALS = "targets and sources of the held-out pairs (2N reals vs N swaps)"
@@ -100,32 +99,14 @@ def _check_same_data(runs: list[dict]) -> None:
         )
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _git() -> dict:
-    root = Path(__file__).resolve().parents[2]
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True).stdout
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True)
-        return {"git_sha": sha.strip() or None, "git_dirty": bool(dirty.stdout.strip())}
-    except OSError:
-        return {"git_sha": None, "git_dirty": None}
-
-
 def _provenance(loaded: list[dict], unseen: dict[str, Path], seed: int, device: str, t0: float) -> dict:
     files = {f"run:{r['name']}": r["ckpt"] for r in loaded} | {f"unseen:{k}": p for k, p in unseen.items()}
     return {
         "runs": {r["name"]: str(r["dir"]) for r in loaded},
         "unseen": {k: str(p) for k, p in unseen.items()},
-        "checkpoints": {k: {"path": str(p), "sha256": _sha256(p)} for k, p in files.items()},
+        "checkpoints": {k: {"path": str(p), "sha256": sha256(p)} for k, p in files.items()},
         "seeds": {"pairs": seed, "world": loaded[0]["model"].config["data"]["world"].get("seed")},
-        **_git(),
+        **git_state(),
         "torch": torch.__version__,
         "device": device,
         "command": " ".join(sys.argv),
