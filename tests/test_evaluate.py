@@ -395,3 +395,15 @@ def test_comparison_grid_stacks_runs_on_the_same_pairs(evaluated):
     assert grid.shape == (2 * 32 * 2, 5 * 32 * 2, 3) and grid.dtype == np.uint8
     swaps = np.load(out / "swaps.npz")
     assert np.array_equal(grid[:64:2, 2 * 64 : 3 * 64 : 2], swaps["model"][0])
+
+
+def test_a_checkpoint_from_a_newer_format_is_refused_clearly(tmp_path):
+    import deepswap
+    from deepswap.api import CheckpointError
+
+    ckpt = _family_checkpoint(tmp_path / "last.ckpt", FAMILIES["deepswap"])
+    state = torch.load(ckpt, weights_only=True)
+    state["deepswap"]["format"] = 99
+    torch.save(state, ckpt)
+    with pytest.raises(CheckpointError, match="newer than this deepswap understands"):
+        deepswap.evaluate(ckpt, ORACLE, num_pairs=4, output_dir=str(tmp_path / "eval"))
