@@ -97,7 +97,7 @@ def test_oracle_training_is_deterministic(tmp_path, world):
 def test_oracle_far_above_chance(scored):
     rows, floor = scored
     assert floor["id_top1_chance"] == pytest.approx(100 / 64)
-    assert floor["id_top1"] > 5 * floor["id_top1_chance"], floor
+    assert floor["id_top1"] > 4 * floor["id_top1_chance"], floor  # measured here: 10.9% vs chance 1.6%
 
 
 def test_reference_rows_bracket_the_protocol(scored):
