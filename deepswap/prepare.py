@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import sys
 import time
 from collections import Counter
@@ -97,11 +98,14 @@ class AnalyserSpec:
     model_pack: str | None = None
     device: str = "cpu"
     det_thresh: float = 0.5
+    threads: int | None = None  # onnxruntime threads per session (None: all cores)
 
     def build(self):
         if self.model_pack is None:
             return None
-        return FaceAnalyser(self.model_pack, device=self.device, det_thresh=self.det_thresh)
+        return FaceAnalyser(
+            self.model_pack, device=self.device, det_thresh=self.det_thresh, threads=self.threads
+        )
 
     def name(self) -> str:
         return "synthetic" if self.model_pack is None else f"insightface:{Path(self.model_pack).name}"
@@ -201,7 +205,8 @@ def prepare(
     src_root, out = Path(input).expanduser().resolve(), Path(output).expanduser().resolve()
     _check_folders(src_root, out)
     sources = scan_sources(src_root, layout, compression)
-    spec = AnalyserSpec(None if synthetic else str(model_pack), device, min(0.5, min_score))
+    threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None  # workers share the cores
+    spec = AnalyserSpec(None if synthetic else str(model_pack), device, min(0.5, min_score), threads)
     analyser = spec.build()  # in this process first: a bad pack stops here with FaceAnalyser's message
     analyser = analyser if workers == 1 else None  # workers build their own
     record = {"layout": layout, "analyser": spec.name(), "settings": asdict(settings)}

@@ -254,3 +254,11 @@ def test_landmark_smoother_removes_jitter_and_follows_motion(tmp_path, world):
     assert np.mean(err_still[5:]) < 0.5 * 2 * np.sqrt(2 / np.pi)  # under half the raw noise
     diag = np.hypot(*(frames[0][0].bbox[2:] - frames[0][0].bbox[:2]))
     assert max(err_moving) < 0.03 * diag  # lags a moving face by under 3% of its size
+
+
+def test_pack_sessions_take_a_thread_cap(tmp_path):
+    from deepswap.faces.analyser import _load_pack
+
+    _tiny_recogniser(tmp_path / "w600k_r50.onnx")
+    model = _load_pack(tmp_path, "cpu", threads=1)["recognition"]
+    assert model.session.get_session_options().intra_op_num_threads == 1

@@ -129,11 +129,12 @@ class FaceAnalyser:
         device: str = "cpu",
         det_size: tuple[int, int] = (640, 640),
         det_thresh: float = 0.5,
+        threads: int | None = None,
     ):
         folder = Path(pack).expanduser()
         if not folder.is_dir():
             raise ModelPackError(_pack_message(folder, f"model pack folder {folder} does not exist"))
-        models = _load_pack(folder, device)
+        models = _load_pack(folder, device, threads)
         missing = [m for m in ("detection", *required) if m not in models]
         if missing:
             raise ModelPackError(
@@ -192,10 +193,16 @@ class FaceAnalyser:
         return sort_faces(faces)
 
 
-def _load_pack(folder: Path, device: str) -> dict:
+def _load_pack(folder: Path, device: str, threads: int | None = None) -> dict:
     """{task: model} from the pack's ``.onnx`` files (buffalo_l's names first, then the others),
-    each routed by insightface's ``get_model`` from its graph's shapes; never downloads."""
+    each routed by insightface's ``get_model`` from its graph's shapes; never downloads. ``threads``
+    caps onnxruntime's intra-op threads per session (parallel workers: one or two each)."""
+    import onnxruntime
     from insightface.model_zoo import model_zoo
+
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = int(threads)
 
     providers = ["CPUExecutionProvider"]
     if str(device).startswith("cuda"):
@@ -204,7 +211,7 @@ def _load_pack(folder: Path, device: str) -> dict:
     models = {}
     for path in files:
         try:
-            model = model_zoo.get_model(str(path), providers=providers, download=False)
+            model = model_zoo.get_model(str(path), providers=providers, download=False, sess_options=options)
         except Exception as e:  # noqa: BLE001 - onnxruntime raises its own types for damaged files
             raise ModelPackError(
                 _pack_message(folder, f"{path.name} in {folder} is not a readable ONNX model ({e})")
