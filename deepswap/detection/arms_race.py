@@ -120,9 +120,10 @@ def _play_run(r: dict, panel: dict, reals: Tensor, pairs: dict, out: Path, o: di
     from deepswap.evaluate import evaluate
 
     kw, name = {"batch_size": o["batch_size"], "device": o["device"]}, r["name"]
-    cross = crossplay_matrix(r["dets"], r["gens"], reals, pairs, **kw)
-    evasion = evasion_rates(r["gens"], panel, reals, pairs, o["fpr"], **kw)
-    fakes = make_fakes(r["model"].swap, pairs, o["batch_size"])
+    snapshot_fakes = {k: make_fakes(g, pairs, o["batch_size"]) for k, g in r["gens"].items()}  # once each
+    cross = crossplay_matrix(r["dets"], snapshot_fakes, reals, pairs, **kw)
+    evasion = evasion_rates(snapshot_fakes, panel, reals, pairs, o["fpr"], **kw)
+    fakes = r["fakes"] = make_fakes(r["model"].swap, pairs, o["batch_size"])
     out_eval = out / "swap_quality" / name  # evaluation.json and pairs.csv, no images (kept small)
     protocol = {"num_pairs": o["num_pairs"], "seed": o["seed"], "save_images": False, "output_dir": out_eval}
     quality = evaluate(r["ckpt"], o["eval_overrides"], **protocol, **kw)
@@ -182,7 +183,7 @@ def arms_race_report(
     opts["eval_overrides"] = list(eval_overrides or [])
     report_runs = {r["name"]: _play_run(r, panel, reals, pairs, out, opts) for r in loaded}
     kw = {"batch_size": batch_size, "device": device}
-    cross_run = crossplay_matrix(panel, {r["name"]: r["model"].swap for r in loaded}, reals, pairs, **kw)
+    cross_run = crossplay_matrix(panel, {r["name"]: r["fakes"] for r in loaded}, reals, pairs, **kw)
     cross_run.write(out, "cross_run")
     unseen_matrix = None
     if others:

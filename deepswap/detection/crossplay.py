@@ -79,23 +79,28 @@ def make_fakes(generator: Swapper, pairs: dict[str, Tensor], batch_size: int = 6
 
 
 def _all_fakes(
-    generators: dict[str, Swapper], pairs: dict[str, Tensor], batch_size: int
+    generators: dict[str, Swapper | Tensor], pairs: dict[str, Tensor], batch_size: int
 ) -> dict[str, Tensor]:
+    """Each generator's swaps of ``pairs``; a value that is already a tensor of swaps is used as is."""
     if not generators:
         raise ValueError("no generators given")
-    return {name: make_fakes(g, pairs, batch_size) for name, g in generators.items()}
+    return {
+        name: g if isinstance(g, Tensor) else make_fakes(g, pairs, batch_size)
+        for name, g in generators.items()
+    }
 
 
 def crossplay_matrix(
     detectors: dict[str, nn.Module],
-    generators: dict[str, Swapper],
+    generators: dict[str, Swapper | Tensor],
     reals: Tensor,
     pairs: dict[str, Tensor],
     batch_size: int = 64,
     device: str = "cpu",
 ) -> Matrix:
     """Frame AUC ``(D, G)``: detector ``d`` on ``reals`` (label 0) vs generator ``g``'s swaps of ``pairs``
-    (label 1). Each generator runs once; each detector scores the reals once."""
+    (label 1). Each generator runs once (or give its swaps as a tensor); each detector scores the reals
+    once."""
     if not detectors:
         raise ValueError("no detectors given")
     fakes = _all_fakes(generators, pairs, batch_size)
@@ -109,7 +114,7 @@ def crossplay_matrix(
 
 
 def evasion_rates(
-    generators: dict[str, Swapper],
+    generators: dict[str, Swapper | Tensor],
     panel_detectors: dict[str, nn.Module],
     reals: Tensor,
     pairs: dict[str, Tensor],
