@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 from deepswap.data.augment import build_augment
@@ -24,23 +25,32 @@ log = logging.getLogger(__name__)
 OFFICIAL_VIDEOS = {"train": 720, "val": 140, "test": 140}
 
 
-def read_ffpp_split(path: str | Path) -> list[str]:
-    """The sorted video ids of an official FF++ split file (a JSON list of ``[target, source]`` pairs)."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise DataError(
-            f"FF++ split file {path} does not exist: supply the official train.json / val.json "
-            "(FaceForensics repository, dataset/splits/) via data.split_file=/path/to/splits/train.json"
-        )
-    try:
-        pairs = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise DataError(f"FF++ split file {path} is not valid JSON ({e})") from None
+def read_split(split: str | Path | Sequence) -> list[tuple[str, str]]:
+    """An official FF++ split (a JSON file, or its content: a list of ``[target, source]`` video-id pairs)
+    -> the pairs. Shared by training (:class:`FFPPDataModule`) and detection (``deepswap.detect``)."""
+    pairs = split
+    if isinstance(split, (str, Path)):
+        path = Path(split).expanduser()
+        if not path.is_file():
+            raise DataError(
+                f"FF++ split file {path} does not exist: supply the official train.json / val.json / "
+                "test.json (FaceForensics repository, dataset/splits/)"
+            )
+        try:
+            pairs = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise DataError(f"FF++ split file {path} is not valid JSON ({e})") from None
     if not isinstance(pairs, list) or not all(
-        isinstance(p, list) and len(p) == 2 and all(isinstance(v, str) for v in p) for p in pairs
+        isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(v, (str, int)) for v in p)
+        for p in pairs
     ):
-        raise DataError(f'FF++ split file {path} must be a list of pairs of video ids, e.g. [["071", "054"]]')
-    return sorted({v for pair in pairs for v in pair})
+        raise DataError(f'FF++ split {split!r} must be a list of pairs of video ids, e.g. [["071", "054"]]')
+    return [(str(a), str(b)) for a, b in pairs]
+
+
+def read_ffpp_split(path: str | Path) -> list[str]:
+    """The sorted video ids of an official FF++ split file."""
+    return sorted({v for pair in read_split(path) for v in pair})
 
 
 class FFPPDataModule(FolderDataModule):
@@ -108,4 +118,4 @@ class FFPPDataModule(FolderDataModule):
         return tree if tree.is_dir() else root
 
 
-__all__ = ["FFPPDataModule", "read_ffpp_split"]
+__all__ = ["FFPPDataModule", "read_ffpp_split", "read_split"]

@@ -18,7 +18,6 @@ FULL path: FF++ methods share names such as ``000_003``.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,18 +29,15 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from deepswap.data.ffpp import read_split
 from deepswap.data.folder import IMAGE_EXTENSIONS, DataError, read_rgb
+from deepswap.detection.postprocess import quantize
 from deepswap.detection.sbi import self_blend
 
 log = logging.getLogger(__name__)
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 FFPP_METHODS = ("Deepfakes", "Face2Face", "FaceSwap", "NeuralTextures")
 SPLITS = ("train", "val", "test")
-
-
-def quantize(images: Tensor) -> Tensor:
-    """``(..., H, W)`` in [-1, 1] -> rounded to the 8-bit grid (what a saved image holds)."""
-    return torch.round((images.clamp(-1, 1) + 1) * 127.5) / 127.5 - 1
 
 
 def soft_face_mask(size: int) -> Tensor:
@@ -76,22 +72,6 @@ class Frame:
     label: int
     video: str
     sbi: bool = False
-
-
-def read_split(split: str | Path | Sequence) -> list[tuple[str, str]]:
-    """An official FF++ split (a JSON file, or its content: a list of ``[a, b]`` pairs) -> pairs."""
-    pairs = split
-    if isinstance(split, (str, Path)):
-        path = Path(split).expanduser()
-        if not path.is_file():
-            raise DataError(f"split file {path} does not exist: supply FF++'s dataset/splits/<split>.json")
-        try:
-            pairs = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
-            raise DataError(f"split file {path} is not valid JSON ({e})") from None
-    if not isinstance(pairs, list) or not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in pairs):
-        raise DataError(f"split {split!r} must be a JSON list of [a, b] id pairs, like FF++'s train.json")
-    return [(str(a), str(b)) for a, b in pairs]
 
 
 def split_members(pairs: Sequence[tuple[str, str]]) -> tuple[set[str], set[str]]:

@@ -40,6 +40,13 @@ def _check_images(images: Tensor) -> None:
         raise ValueError(f"expected images (B, 3, H, W) in [-1, 1], got shape {tuple(images.shape)}")
 
 
+def quantize(images: Tensor, ste: bool = False) -> Tensor:
+    """``(..., H, W)`` in [-1, 1] -> rounded to the 8-bit grid, as a saved image holds it; ``ste``: the
+    gradient passes straight through (the generator's evasion path)."""
+    q = torch.round((images.clamp(-1, 1) + 1) * 127.5) / 127.5 - 1
+    return images + (q - images).detach() if ste else q
+
+
 def quant_tables(quality: Tensor) -> Tensor:
     """Qualities ``(B,)`` in [1, 100] -> IJG luma/chroma tables ``(B, 2, 8, 8)`` (libjpeg scaling)."""
     q = quality.long().clamp(1, 100)

@@ -19,19 +19,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from deepswap.detection.metrics import evasion_rate, roc_auc
-from deepswap.detection.postprocess import PostProcess
+from deepswap.detection.postprocess import PostProcess, quantize
 from deepswap.detection.replay import ReplayBuffer
 
 log = logging.getLogger(__name__)
 MODES = ("off", "observer", "adversarial")
 REPLAY_KEYS = {"capacity", "share", "as_uint8"}
 SNAPSHOT_FORMAT = 1
-
-
-def quantize(images: Tensor, ste: bool = False) -> Tensor:
-    """``(B, 3, H, W)`` in [-1, 1] -> rounded to 8 bits as a saved image would be; ``ste``: gradient 1."""
-    q = torch.round((images.clamp(-1, 1) + 1) * 127.5) / 127.5 - 1
-    return images + (q - images).detach() if ste else q
 
 
 class CoTraining:
