@@ -48,3 +48,19 @@ def tiny_run(tmp_path_factory):
     cfg = make_cfg(tmp_path_factory.mktemp("tiny_run"))
     metrics, objects = train(cfg)
     return cfg, metrics, objects
+
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def execute_notebook(name: str) -> list[dict]:
+    """Run ``notebooks/<name>`` top to bottom (in its folder, with this process's environment) and return
+    every code cell's outputs."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]

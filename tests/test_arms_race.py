@@ -6,10 +6,8 @@ import json
 import math
 from pathlib import Path
 
-import nbformat
 import pytest
-from conftest import make_cfg
-from nbclient import NotebookClient
+from conftest import execute_notebook, make_cfg
 from test_evaluate import ORACLE
 
 from deepswap.detection.arms_race import SCHEMA, arms_race_report, format_report, load_report, main
@@ -102,10 +100,6 @@ def test_cli_writes_the_same_report(runs, tmp_path):
 
 def test_notebook_plots_the_report(report, monkeypatch):
     monkeypatch.setenv("DEEPSWAP_ARMS_RACE", str(report[1] / "arms_race.json"))
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
-    ).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    outputs = execute_notebook(NOTEBOOK.name)
     assert not any(o.get("output_type") == "error" for o in outputs)
     assert sum(o.get("output_type") == "display_data" for o in outputs) == 4, "expected four figures"

@@ -6,12 +6,11 @@ import csv
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import CACHE_DIR
+from conftest import CACHE_DIR, execute_notebook
 from torch import nn
 
 from deepswap.data.synthetic import SyntheticFaceWorld
@@ -252,20 +251,12 @@ def test_cli_rejects_a_file_that_is_not_a_checkpoint(tmp_path):
 
 
 def test_evaluate_notebook_executes(evaluated, tmp_path, monkeypatch):
-    import nbformat
-    from nbclient import NotebookClient
-
     import deepswap
 
     ckpt, first, _ = evaluated
     deepswap.evaluate(ckpt, ORACLE, num_pairs=16, seed=1, output_dir=str(tmp_path / "second"))
     monkeypatch.setenv("DEEPSWAP_EVALS", f"{first}:{tmp_path / 'second'}")
-    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
-    nb = nbformat.read(notebooks / "02_evaluate.ipynb", as_version=4)
-    NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(notebooks)}}
-    ).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    outputs = execute_notebook("02_evaluate.ipynb")
     assert not any(o.get("output_type") == "error" for o in outputs)
     assert sum(o.get("output_type") == "display_data" for o in outputs) == 2, "both figures are shown"
 

@@ -5,19 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+from conftest import NOTEBOOKS, execute_notebook
 
 
 def test_quickstart_notebook_executes(tiny_run, monkeypatch):
     cfg = tiny_run[0]
     monkeypatch.setenv("DEEPSWAP_CKPT", str(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"))
-    nb = nbformat.read(NOTEBOOKS / "01_quickstart.ipynb", as_version=4)
-    NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
-    ).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    outputs = execute_notebook("01_quickstart.ipynb")
     assert any(o.get("output_type") == "display_data" for o in outputs), "the grid was not shown"
     assert not any(o.get("output_type") == "error" for o in outputs)
 

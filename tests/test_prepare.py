@@ -7,10 +7,9 @@ import shutil
 from pathlib import Path
 
 import cv2
-import nbformat
 import numpy as np
 import pytest
-from nbclient import NotebookClient
+from conftest import execute_notebook
 
 import deepswap.prepare as prep
 from deepswap.data.extract import sample_indices, scan_sources
@@ -22,7 +21,6 @@ from deepswap.detection.data import scan_ffpp
 from deepswap.faces import ModelPackError, scenes
 from deepswap.faces.video import read_image
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 KW = dict(synthetic=True, template="synthetic", size=64, frames_per_video=5, progress=False)
 EXPECTED_FAILURES = {
     ("person0/clip.avi", "10", "no_face"),  # an empty frame among the 5 sampled
@@ -245,11 +243,7 @@ def test_missing_model_pack_and_missing_detector_are_named(raw, tmp_path, capsys
 def test_swap_real_notebook_executes(tiny_run, monkeypatch):
     cfg = tiny_run[0]
     monkeypatch.setenv("DEEPSWAP_CKPT", str(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"))
-    nb = nbformat.read(NOTEBOOKS / "04_swap_real.ipynb", as_version=4)
-    NotebookClient(
-        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
-    ).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    outputs = execute_notebook("04_swap_real.ipynb")
     assert not [o for o in outputs if o.get("output_type") == "error"]
     figures = [o for o in outputs if o.get("output_type") == "display_data" and "image/png" in o["data"]]
     assert len(figures) >= 2, "the crops and the before / after figure were not shown"
