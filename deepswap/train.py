@@ -142,22 +142,19 @@ def final_table(cfg: DictConfig, module: FaceSwapModule, datamodule, out: Path) 
     ``heldout_eval.json``. With the default configs it equals ``python -m deepswap.evaluate`` on the run's
     last checkpoint with the same ``num_pairs`` and ``seed``."""
     from deepswap.evaluation import protocol, report
-    from deepswap.evaluation.scorers import EmbeddingScorer, OracleScorer
+    from deepswap.evaluation.scorers import OracleScorer, scorer_for
 
     module = module.to("cpu").eval()
     fe = cfg.final_eval
     n = min(int(fe.num_pairs), datamodule.world.num_heldout_identities)
     pairs = protocol.synthetic_pairs(datamodule.world, n, datamodule.size, int(fe.get("seed", 0)))
-    oracle = module.eval_identity_encoder
-    if oracle is not None and hasattr(oracle, "predict"):
-        scorer = OracleScorer(oracle)
-        scorer_name = "the evaluation oracle (independent of training)"
-    elif oracle is not None:
-        scorer = EmbeddingScorer(lambda x: module.embed(x, oracle), "a second identity encoder")
-        scorer_name = "a second identity encoder training never used"
+    if module.eval_identity_encoder is not None:
+        scorer = scorer_for(module.eval_identity_encoder, "the evaluation oracle (training never used it)")
     else:
-        scorer = EmbeddingScorer(lambda x: module.embed(x, module.identity_encoder), "the training encoder")
-        scorer_name = "the training identity encoder (no eval_identity configured)"
+        scorer = scorer_for(
+            module.identity_encoder, "the training identity encoder (no eval_identity configured)"
+        )
+    scorer_name = scorer.name
     outputs = {
         "model": protocol.run_model(module.swap, pairs, fe.batch_size),
         **protocol.reference_outputs(pairs),

@@ -42,10 +42,10 @@ class OracleScorer(Scorer):
     the embedding is its standardised identity-factor estimate, pose its (yaw, pitch, roll) factors in
     degrees, expression its four expression factors (smile, mouth open, eye open, brow raise; [0, 1])."""
 
-    name = "synthetic factor oracle"
-
-    def __init__(self, oracle: nn.Module, device: str | torch.device = "cpu"):
-        self.oracle = oracle.eval().to(device)
+    def __init__(
+        self, oracle: nn.Module, device: str | torch.device = "cpu", name: str = "synthetic factor oracle"
+    ):
+        self.oracle, self.name = oracle.eval().to(device), name
         self.device = device
         self.missing = {}
 
@@ -73,6 +73,12 @@ class EmbeddingScorer(Scorer):
             "pose": None,
             "expression": None,
         }
+
+
+def scorer_for(encoder: nn.Module, name: str = "identity encoder") -> Scorer:
+    """A factor oracle (it has ``predict``) scores identity, pose and expression; any other encoder only
+    identity."""
+    return OracleScorer(encoder, name=name) if hasattr(encoder, "predict") else EmbeddingScorer(encoder, name)
 
 
 def _to_bgr_uint8(images: Tensor) -> list[np.ndarray]:
