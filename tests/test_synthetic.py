@@ -11,6 +11,7 @@ import torch
 
 import deepswap.data.synthetic as synthetic
 from deepswap.data.synthetic import FACTORS, SyntheticFaceDataset, SyntheticFaceWorld
+from deepswap.data.synthetic.params import POSE_SPAN_DEG
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +108,7 @@ def test_swap_truth_keeps_the_target_head_roll(world):
     for ident in range(4):
         lm = world.swap_truth(world.identity_factors(ident), attrs, 64).landmarks[0]
         angles.append(float(torch.atan2(lm[1, 1] - lm[0, 1], lm[1, 0] - lm[0, 0])))
-    roll = (0.9 - 0.5) * 36 * torch.pi / 180
+    roll = (0.9 - 0.5) * POSE_SPAN_DEG[2] * torch.pi / 180
     assert max(abs(a - roll) for a in angles) < 1e-4
 
 
@@ -177,10 +178,55 @@ def test_identity_splits(world):
     assert all(world.identity_of("train", i) in train for i in range(40))
     assert all(world.identity_of("heldout", i) in held for i in range(40))
     assert len({world.identity_of("train", i) for i in range(200)}) > 35
+    val, test = world.identity_ids("val"), world.identity_ids("test")
+    assert val == range(50, 55) and test == range(55, 60)  # val_share 0.5 of the held-out identities
+    assert all(world.identity_of("test", i) in test for i in range(40))
     with pytest.raises(ValueError):
-        world.identity_ids("test")
+        world.identity_ids("validation")
     with pytest.raises(ValueError):
         world.identity_factors(60)
+
+
+def test_p_by_k_views_share_identity_and_vary_attributes(world):
+    views = world.views("train", [3, 7], k=4, size=32, seed=5)
+    assert views.image.shape == (8, 3, 32, 32)
+    again = world.views("train", [3, 7], k=4, size=32, seed=5)
+    assert torch.equal(views.image, again.image)
+    other = world.views("train", [3, 7], k=4, size=32, seed=6)
+    assert not torch.equal(views.image, other.image)
+    # identity-major order: rows 0-3 are identity 3 under four different attribute draws
+    assert len({tuple(v.flatten()[:50].tolist()) for v in views.image[:4]}) == 4
+    one = world.render(world.identity_factors(3), world.attribute_factors("train", 0), 32)
+    assert one.image.shape == (1, 3, 32, 32)
+
+
+def test_every_identity_factor_moves_enough_pixels_at_64px():
+    """World v2's design bar: a 0.3 change of any identity factor on the median identity moves at
+    least MIN_PIXELS pixels of a 64 px render by more than 0.05 (attributes fixed)."""
+    from deepswap.data.synthetic.footprint import MIN_PIXELS, identity_footprint
+
+    result = identity_footprint(SyntheticFaceWorld())
+    weak = {k: v["min"] for k, v in result.items() if v["min"] < MIN_PIXELS}
+    assert not weak, f"identity factors below {MIN_PIXELS} px: {weak}"
+
+
+def test_ground_truth_differs_from_target_only_inside_the_face_regions():
+    """The truth is a face swap: outside the union of the two face regions dilated by 2 px, at least
+    99.5% of the pixels equal the target's within 1/255 (hair, neck, clothes, light are the target's)."""
+    world = SyntheticFaceWorld(num_train_identities=200, num_heldout_identities=0)
+    n = 96
+    source = torch.stack([world.identity_factors(i) for i in range(n)])
+    target = torch.stack([world.identity_factors(i + 100) for i in range(n)])
+    attrs = torch.stack([world.attribute_factors("train", 50 + i) for i in range(n)])
+    for size in (64, 128):
+        t, g = world.render(target, attrs, size), world.swap_truth(source, attrs, size)
+        region = torch.maximum(t.mask, g.mask) > 0
+        region = torch.nn.functional.max_pool2d(region.float(), 5, 1, 2) > 0
+        differs = (t.image - g.image).abs().amax(1, keepdim=True) > 1 / 255
+        outside = ~region
+        equal = 1 - (differs & outside).flatten(1).sum(1) / outside.flatten(1).sum(1)
+        assert float(equal.min()) >= 0.995, (size, float(equal.min()))
+        assert float((t.image - g.image).abs().amax()) > 0.3  # and the faces themselves do differ
 
 
 def test_factor_vectors_in_unit_range_and_shape_checked(world):

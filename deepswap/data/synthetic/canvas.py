@@ -28,7 +28,8 @@ class Canvas:
     (head centre at 0, rolled, scaled and shifted with the head); inv: (B, 1, 1) 1 / pixel size in face units;
     p: the float64 scene parameters as numpy arrays (cheap box arithmetic); q: the same as float32 tensors
     shaped to broadcast (see :func:`pack32`);
-    size: full image size; rows, cols: the slices of the full grid this canvas covers.
+    size: full image size; rows, cols: the slices of the full grid this canvas covers; clip: the head's
+    coverage on this crop (1.0 until the head is drawn), so inner features never leave the face.
     """
 
     x: Tensor
@@ -41,6 +42,7 @@ class Canvas:
     size: int
     rows: slice = field(default_factory=lambda: slice(None))
     cols: slice = field(default_factory=lambda: slice(None))
+    clip: Tensor | float = 1.0  # (B, h, w) head coverage once the head is drawn: inner features stay on it
 
 
 def pack32(p: Params) -> dict[str, Tensor]:
@@ -100,6 +102,7 @@ def crop(cv: Canvas, img: Tensor, x0: Array, x1: Array, y0: Array, y1: Array) ->
         size=n,
         rows=rows,
         cols=cols,
+        clip=cv.clip if isinstance(cv.clip, float) else cv.clip[:, rows, cols],
     )
     return sub, img[:, :, rows, cols]
 

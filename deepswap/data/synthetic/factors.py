@@ -10,33 +10,33 @@ import numpy as np
 import torch
 
 IDENTITY_CORE: list[tuple[str, str]] = [
-    ("face_width", "half width of the cranium"),
-    ("face_length", "distance from head centre to chin"),
-    ("jaw_shape", "0 round/square jaw, 1 narrow pointed chin"),
-    ("cheek_width", "width of the jaw relative to the cranium"),
-    ("eye_spacing", "distance between the eye centres"),
-    ("eye_size", "eye width"),
-    ("eye_shape", "eye height / width (narrow to round)"),
-    ("eye_height", "vertical position of the eyes on the face"),
-    ("iris_hue", "iris colour: dark brown, brown, hazel, green, blue, grey"),
-    ("brow_thickness", "eyebrow thickness"),
-    ("brow_angle", "eyebrow tilt (outer end down to up)"),
-    ("brow_arch", "eyebrow curvature (flat to arched)"),
-    ("nose_length", "eye line to nose tip"),
-    ("nose_width", "width of the nose wings"),
-    ("mouth_width", "mouth width"),
-    ("lip_thickness", "lip thickness"),
-    ("ear_size", "ear size"),
+    ("face_width", "half width of the cranium, 0.44..0.66 face units"),
+    ("face_length", "head centre to chin, 0.60..0.80"),
+    ("jaw_shape", "0 square jaw widening below, 1 pointed chin"),
+    ("cheek_width", "jaw width, 0.55..1.08 of the cranium's"),
+    ("eye_spacing", "half distance between the eye centres, 0.17..0.36"),
+    ("eye_size", "eye half width, 0.095..0.185"),
+    ("eye_shape", "eye height / width, 0.34 (narrow) .. 0.86 (round); always outlined"),
+    ("eye_height", "vertical position of the eye line (moves brows, nose and mouth with it)"),
+    ("iris_hue", "eye colour (iris and eye shadow): brown, amber, green, blue, grey, violet"),
+    ("brow_thickness", "eyebrow thickness, 0.02..0.18"),
+    ("brow_angle", "eyebrow tilt, outer end down (0) to up (1)"),
+    ("brow_arch", "eyebrow curvature, slightly sagging (0) to arched (1)"),
+    ("nose_length", "eye line to nose tip, 0.10..0.30"),
+    ("nose_width", "nose wing width, 0.045..0.305 (with the folds towards the mouth)"),
+    ("mouth_width", "mouth half width, 0.025..0.39 (with the cheek marks at the corners)"),
+    ("lip_thickness", "lip thickness, 0.01..0.13"),
+    ("ear_size", "ear size, 0.09..0.32; bigger ears stand further out"),
 ]
 
 ATTRIBUTE_CORE: list[tuple[str, str]] = [
-    ("yaw", "head turn, -35..35 deg; positive turns the face towards image right"),
-    ("pitch", "head nod, -20..20 deg; positive looks up"),
-    ("roll", "in-plane head rotation about its centre, -18..18 deg"),
-    ("smile", "mouth curvature, frown (0) to broad smile (1)"),
+    ("yaw", "head turn, -30..30 deg; positive turns the face towards image right"),
+    ("pitch", "head nod, -15..15 deg; positive looks up"),
+    ("roll", "in-plane head rotation about its centre, -15..15 deg"),
+    ("smile", "mouth curvature, frown (0) to smile (1); the corners stay at the mouth's width"),
     ("mouth_open", "closed below 0.4, then opening"),
-    ("eye_open", "eyes closed (0) to wide open (1)"),
-    ("brow_raise", "eyebrows lowered (0) to raised (1)"),
+    ("eye_open", "upper lid from nearly closed (0) to open (1); the eye's outline stays"),
+    ("brow_raise", "translates both brows up or down; never changes their tilt or arch"),
     ("light_angle", "direction of the light in the image plane"),
     ("light_strength", "strength of the shading gradient"),
     ("hair_color", "black, dark brown, brown, auburn, blonde, grey"),
@@ -46,9 +46,9 @@ ATTRIBUTE_CORE: list[tuple[str, str]] = [
     ("bg_hue_b", "hue of the second background colour (also sets the clothes colour)"),
     ("bg_value", "background brightness"),
     ("bg_angle", "direction of the background gradient"),
-    ("scale", "head scale jitter, 0.92..1.08"),
-    ("offset_x", "horizontal jitter of the head centre, +-3% of the image"),
-    ("offset_y", "vertical jitter of the head centre, +-3% of the image"),
+    ("scale", "head scale jitter, 0.98..1.02 (small: widths stay readable)"),
+    ("offset_x", "horizontal jitter of the head centre, +-2.5% of the image"),
+    ("offset_y", "vertical jitter of the head centre, +-2% of the image"),
 ]
 
 SKIN: list[tuple[str, str]] = [
@@ -62,11 +62,14 @@ FACTORS: list[tuple[str, str, str]] = (
     + [(n, "setting", d + "; side set by skin_tone_side") for n, d in SKIN]
 )
 
-SPLIT_CODES = {"train": 1, "heldout": 2}
+# "heldout" is every identity outside training; it is split into "val" (training-time samples, model
+# selection) and "test" (closing table, deepswap.evaluate, arms race). Each split has its own streams.
+SPLIT_CODES = {"train": 1, "heldout": 2, "val": 3, "test": 4}
 SKIN_SIDES = ("target", "source")
 
 # stream tags: the first words of every seed tuple, so no two kinds of draw share a stream
 _ID_STREAM, _ATTR_STREAM, _WHO_STREAM, _SKIN_ID_STREAM, _SKIN_ATTR_STREAM = 11, 12, 13, 14, 15
+_VIEW_STREAM = 16  # P x K views: which attribute draws the views of a batch use
 
 
 def layouts(skin_tone_side: str) -> tuple[list[str], list[str]]:
@@ -111,6 +114,13 @@ def draw_attributes(seed: int, split: str, index: int, skin_in_attributes: bool)
     if not skin_in_attributes:
         return core
     return torch.cat([core, _uniform(_rng(seed, _SKIN_ATTR_STREAM, code, index), len(SKIN))])
+
+
+def draw_view_indices(seed: int, split: str, view_seed: int, n: int) -> np.ndarray:
+    """``n`` attribute-sample indices of ``split`` for P x K views, a pure function of the arguments."""
+    if view_seed < 0:
+        raise ValueError(f"seed words must be non-negative, got {view_seed}")
+    return _rng(seed, _VIEW_STREAM, split_code(split), view_seed).integers(0, 2**31 - 1, size=n)
 
 
 def draw_identity_of(seed: int, split: str, index: int, first: int, count: int) -> int:

@@ -15,6 +15,8 @@ from deepswap.data.synthetic.raster import capsule, cover, ellipse, paint, smoot
 Tensor = torch.Tensor
 
 _FAR = 4.0  # a face-frame distance beyond the image in every direction
+RIM = 0.07  # width of the shading ramp inside the face outline, face units
+OUTLINE = 0.011  # half width of the cartoon ink line around the face, face units (about 1 px at 64 px)
 
 
 def background(cv: Canvas) -> Tensor:
@@ -28,14 +30,14 @@ def background(cv: Canvas) -> Tensor:
 def back_hair(img: Tensor, cv: Canvas) -> Tensor:
     """Long hair hanging behind the head and shoulders."""
     p, q = cv.p, cv.q
-    hx, top = p["hair_dx"] * 0.5, p["H"] * -0.35
+    hx, top = p["hair_dx"] * 0.5, p["hH"] * -0.35
     bottom = np.maximum(p["hair_long"], top)
-    r = p["W"] * 0.98 + p["hair_vol"] * 1.3
+    r = p["hW"] * 0.98 + p["hair_vol"] * 1.3
     reach = abs(hx) + r + 0.03
     cw, iw = crop(cv, img, -reach, reach, top - r - 0.03, bottom + r + 0.03)
-    hx32, top32 = q["hair_dx"] * 0.5, q["H"] * -0.35
+    hx32, top32 = q["hair_dx"] * 0.5, q["hH"] * -0.35
     bottom32 = torch.maximum(q["hair_long"], top32)
-    r32 = q["W"] * 0.98 + q["hair_vol"] * 1.3
+    r32 = q["hW"] * 0.98 + q["hair_vol"] * 1.3
     d = capsule(cw.xf, cw.yf, hx32, top32, hx32 * 0.3, bottom32, r32)
     a = cover(d, cw.inv)
     paint(iw, a, q["hair"] * 0.8)
@@ -43,18 +45,18 @@ def back_hair(img: Tensor, cv: Canvas) -> Tensor:
 
 
 def clothes_and_neck(img: Tensor, cv: Canvas) -> Tensor:
-    """Neck below the head, then shoulders in clothes."""
+    """Neck below the head, then shoulders in clothes (on the reference head: attribute-only)."""
     p, q = cv.p, cv.q
-    nx, r, far = -p["jaw_x"] * 0.5, p["jaw_w"] * 0.6, np.full_like(p["H"], _FAR)
-    cw, iw = crop(cv, img, nx - r - 0.03, nx + r + 0.03, p["H"] * 0.2 - r - 0.03, far)
-    h = q["H"]
-    nx32 = q["jaw_x"] * -0.5
-    a = cover(capsule(cw.xf, cw.yf, nx32, h * 0.2, nx32, h + 0.8, q["jaw_w"] * 0.6), cw.inv)
+    nx, r, far = -p["body_x"] * 0.5, p["neck_w"], np.full_like(p["hH"], _FAR)
+    cw, iw = crop(cv, img, nx - r - 0.03, nx + r + 0.03, p["hH"] * 0.2 - r - 0.03, far)
+    h = q["hH"]
+    nx32 = q["body_x"] * -0.5
+    a = cover(capsule(cw.xf, cw.yf, nx32, h * 0.2, nx32, h + 0.8, q["neck_w"]), cw.inv)
     paint(iw, a, q["skin"] * 0.74)
     total = _accumulate(cv, None, cw, a)
-    half = p["W"] * 2.1 + 0.03
-    cw, iw = crop(cv, img, nx - half, nx + half, p["H"] + 0.11, far)
-    a = cover(ellipse(cw.xf - nx32, cw.yf - (q["H"] + 0.62), q["W"] * 2.1, 0.48), cw.inv)
+    half = p["hW"] * 2.1 + 0.03
+    cw, iw = crop(cv, img, nx - half, nx + half, p["hH"] + 0.11, far)
+    a = cover(ellipse(cw.xf - nx32, cw.yf - (q["hH"] + 0.62), q["hW"] * 2.1, 0.48), cw.inv)
     paint(iw, a, q["clothes"])
     return _accumulate(cv, total, cw, a)
 
@@ -78,29 +80,34 @@ def ears(img: Tensor, cv: Canvas) -> Tensor:
 def head(img: Tensor, cv: Canvas) -> Tensor:
     """Skin of the head: a cranium ellipse smoothly joined to a jaw that narrows towards the chin."""
     p, q = cv.p, cv.q
-    half = p["W"] + abs(p["jaw_x"]) + 0.05
-    cw, iw = crop(cv, img, -half, half, -0.93 * p["H"] - 0.05, p["H"] + 0.05)
+    half = np.maximum(p["W"], p["jaw_w"] * 1.3) + abs(p["jaw_x"]) + 0.06
+    cw, iw = crop(cv, img, -half, half, -0.93 * p["H"] - 0.06, p["H"] + 0.06)
     w, h, xf, yf = q["W"], q["H"], cw.xf, cw.yf
-    d_top = ellipse(xf, yf, w, h * 0.93)
     jc = q["jaw_c"]
+    # the cranium's lower half is short, so the jaw alone draws the lower face (cheek width, jaw shape)
+    d_top = ellipse(xf, yf, w, torch.where(yf < 0, h * 0.93, jc + h * 0.2))
     t = ((yf - jc) / (h - jc)).clamp(0.0, 1.0)
     jaw_rx = q["jaw_w"] * (1 - q["jaw_point"] * t * t)
     d_jaw = ellipse(xf - q["jaw_x"] * t, yf - jc, jaw_rx, h - jc)
-    a = cover(smooth_union(d_top, d_jaw, 0.08), cw.inv)
+    d = smooth_union(d_top, d_jaw, 0.08)
+    a = cover(d - OUTLINE, cw.inv)  # the face includes its ink outline
     paint(iw, a, q["skin"])
+    rim = (1 + d / RIM).clamp(0.0, 1.0) * a  # soft shading inside the outline: it follows the face shape
+    paint(iw, rim * 0.45, q["skin"] * 0.7)
+    paint(iw, cover(d.abs() - OUTLINE, cw.inv) * 0.75, q["skin"] * 0.45)
     return _accumulate(cv, None, cw, a)
 
 
 def hair_cap(img: Tensor, cv: Canvas) -> Tensor:
     """Hair on top of the head down to a hairline curve (fringe, parting)."""
     p, q = cv.p, cv.q
-    half = p["W"] + p["hair_vol"] + abs(p["hair_dx"]) * 0.15 + 0.03
+    half = p["hW"] + p["hair_vol"] + abs(p["hair_dx"]) * 0.15 + 0.03
     reach = half + abs(p["hair_dx"])
     low = p["hair_h0"] + p["hair_dy"] + abs(p["hair_tilt"]) * reach + p["hair_curve"] * reach * reach
-    top = -(p["H"] * 0.93 + p["hair_vol"] * 1.6) - 0.03
-    low = np.minimum(np.minimum(low, p["brow_top"]), p["H"] * 0.93 + p["hair_vol"])
+    top = -(p["hH"] * 0.93 + p["hair_vol"] * 1.6) - 0.03
+    low = np.minimum(np.minimum(low, p["fringe_low"]), p["hH"] * 0.93 + p["hair_vol"])
     cw, iw = crop(cv, img, -half, half, top, low + 0.03)
-    w, h, vol = q["W"], q["H"], q["hair_vol"]
+    w, h, vol = q["hW"], q["hH"], q["hair_vol"]
     hx, hy = q["hair_dx"], q["hair_dy"]
     d_cap = ellipse(cw.xf - hx * 0.15, cw.yf + vol * 0.6, w + vol, h * 0.93 + vol)
     rx = cw.xf - hx
@@ -108,16 +115,18 @@ def hair_cap(img: Tensor, cv: Canvas) -> Tensor:
     line = q["hair_h0"] + hy + tilt * rx + curve * rx * rx
     slope = tilt + 2 * curve * rx
     d_line = (cw.yf - line) / (1 + slope * slope).sqrt()
-    d_line = torch.maximum(d_line, cw.yf - q["brow_top"])
+    d_line = torch.maximum(d_line, cw.yf - q["fringe_low"])
     a = cover(torch.maximum(d_cap, d_line), cw.inv)
     paint(iw, a, q["hair"])
     return _accumulate(cv, None, cw, a)
 
 
 def shading(img: Tensor, cv: Canvas, fg: Tensor) -> None:
-    """Directional light and rim darkening over the foreground coverage ``fg`` (B, H, W), in place."""
+    """Directional light and rim darkening over the foreground coverage ``fg`` (B, H, W), in place.
+
+    The light field is laid out on the reference head, so it depends on attributes only."""
     q = cv.q
-    nx, ny = cv.xf / q["W"], cv.yf / q["H"]
+    nx, ny = cv.xf / q["hW"], cv.yf / q["hH"]
     k = q["light_k"]
     lit = (q["light_x"] * nx + q["light_y"] * ny) * k
     r2 = (nx * nx + ny * ny).clamp_(max=1.5)

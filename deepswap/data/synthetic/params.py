@@ -15,7 +15,15 @@ import torch
 
 Params = dict[str, torch.Tensor]
 
-HEAD_Y = -0.04  # image-normalised vertical position of the head centre before jitter
+HEAD_Y = -0.07  # image-normalised vertical position of the head centre before jitter
+# World v2 frames the face like an ArcFace-aligned crop: the head is drawn ZOOM times larger than in
+# v1, so the face spans about three quarters of the image width and identity features get pixels.
+ZOOM = 1.28
+# Attribute-only layers (hair, neck, clothes, lighting) are laid out on this reference head, never on
+# the identity's own head, so that a ground-truth swap changes the face region only. Its size is
+# the largest head of the identity ranges below: the hair cap covers every cranium.
+REF_W, REF_H = 0.66, 0.80
+FRINGE_LOW = -0.40  # the fringe never reaches below this face-frame height (above every brow)
 
 _SKIN_DARK, _SKIN_MID, _SKIN_LIGHT = (0.30, 0.18, 0.12), (0.72, 0.50, 0.37), (0.98, 0.84, 0.75)
 _HAIR = [
@@ -26,14 +34,20 @@ _HAIR = [
     (0.86, 0.70, 0.42),
     (0.76, 0.75, 0.73),
 ]
-_IRIS = [
-    (0.22, 0.12, 0.06),
-    (0.44, 0.27, 0.11),
-    (0.50, 0.45, 0.20),
-    (0.27, 0.50, 0.30),
-    (0.25, 0.48, 0.78),
-    (0.50, 0.56, 0.62),
+_IRIS = [  # saturated and far apart: eye colour is an identity cue with some area in v2
+    (0.30, 0.13, 0.04),
+    (0.72, 0.45, 0.08),
+    (0.20, 0.58, 0.22),
+    (0.10, 0.45, 0.85),
+    (0.55, 0.62, 0.70),
+    (0.50, 0.22, 0.62),
 ]
+
+
+# Pose ranges in degrees: a pose factor in [0, 1] maps linearly onto -X..X (one source of truth: the
+# scorers convert with POSE_SPAN_DEG).
+YAW_DEG, PITCH_DEG, ROLL_DEG = 30.0, 15.0, 15.0
+POSE_SPAN_DEG = (2 * YAW_DEG, 2 * PITCH_DEG, 2 * ROLL_DEG)
 
 
 def lerp(lo: float, hi: float, t: torch.Tensor) -> torch.Tensor:
@@ -108,11 +122,11 @@ def scene_params(f: dict[str, torch.Tensor]) -> Params:
 
 def _pose(p: Params, f: dict[str, torch.Tensor]) -> None:
     deg = math.pi / 180
-    yaw, pitch = lerp(-35, 35, f["yaw"]) * deg, lerp(-20, 20, f["pitch"]) * deg
-    roll = lerp(-18, 18, f["roll"]) * deg
+    yaw, pitch = lerp(-YAW_DEG, YAW_DEG, f["yaw"]) * deg, lerp(-PITCH_DEG, PITCH_DEG, f["pitch"]) * deg
+    roll = lerp(-ROLL_DEG, ROLL_DEG, f["roll"]) * deg
     p.update(cos_yaw=yaw.cos(), sin_yaw=yaw.sin(), cos_pitch=pitch.cos(), sin_pitch=pitch.sin())
-    p.update(cos_roll=roll.cos(), sin_roll=roll.sin(), scale=lerp(0.92, 1.08, f["scale"]))
-    p.update(cx=lerp(-0.06, 0.06, f["offset_x"]), cy=HEAD_Y + lerp(-0.06, 0.06, f["offset_y"]))
+    p.update(cos_roll=roll.cos(), sin_roll=roll.sin(), scale=ZOOM * lerp(0.98, 1.02, f["scale"]))
+    p.update(cx=lerp(-0.05, 0.05, f["offset_x"]), cy=HEAD_Y + lerp(-0.04, 0.04, f["offset_y"]))
     p["light_x"], p["light_y"] = (
         (f["light_angle"] * 2 * math.pi).cos(),
         (f["light_angle"] * 2 * math.pi).sin(),
@@ -121,49 +135,61 @@ def _pose(p: Params, f: dict[str, torch.Tensor]) -> None:
 
 
 def _head(p: Params, f: dict[str, torch.Tensor]) -> None:
-    p["W"], p["H"] = lerp(0.46, 0.68, f["face_width"]), lerp(0.62, 0.90, f["face_length"])
-    p["jaw_w"] = p["W"] * lerp(0.66, 1.0, f["cheek_width"])
+    p["W"], p["H"] = lerp(0.44, 0.66, f["face_width"]), lerp(0.60, 0.80, f["face_length"])
+    p["jaw_w"] = p["W"] * lerp(0.55, 1.08, f["cheek_width"])
     p["jaw_c"] = p["H"] * 0.12
-    p["jaw_point"] = lerp(0.0, 0.7, f["jaw_shape"])
+    p["jaw_point"] = lerp(-0.8, 1.0, f["jaw_shape"])
     p["jaw_x"] = p["W"] * p["sin_yaw"] * 0.30 * p["cos_pitch"]
-    ear_y = p["H"] * lerp(0.06, 0.14, f["eye_height"]) + 0.10
-    ex, ey, _, _ = project(p, torch.stack([-p["W"], p["W"]], 1) * 0.97, ear_y[:, None].expand(-1, 2), -0.25)
+    ear_y = p["H"] * lerp(-0.10, 0.14, f["eye_height"]) + 0.10
+    p["ear_r"] = lerp(0.09, 0.32, f["ear_size"])
+    ear_x = p["W"] * 0.86 + p["ear_r"] * 0.5  # bigger ears also stand further out
+    ex, ey, _, _ = project(p, torch.stack([-ear_x, ear_x], 1), ear_y[:, None].expand(-1, 2), -0.25)
     p["ear_x"], p["ear_y"] = ex, ey
-    p["ear_r"] = lerp(0.09, 0.20, f["ear_size"])
+    _reference_head(p, f)
+
+
+def _reference_head(p: Params, f: dict[str, torch.Tensor]) -> None:
+    """Hair, neck and clothes geometry: attribute factors on the fixed reference head (REF_W, REF_H)."""
+    ones = torch.ones_like(f["hair_style"])
+    p["hW"], p["hH"] = ones * REF_W, ones * REF_H
+    ref = {**p, "W": p["hW"], "H": p["hH"]}
+    p["body_x"] = p["hW"] * p["sin_yaw"] * 0.30 * p["cos_pitch"]
+    p["neck_w"] = ones * 0.27
     p["hair_vol"] = lerp(0.03, 0.10, f["hair_length"])
     p["hair_long"] = lerp(-0.30, 1.25, f["hair_length"])
     style = f["hair_style"]
-    p["hair_h0"] = -p["H"] * lerp(0.74, 0.46, style)
+    p["hair_h0"] = -p["hH"] * lerp(0.80, 0.58, style)
     p["hair_tilt"] = 0.28 * (2 * math.pi * style).sin()
     p["hair_curve"] = lerp(1.1, 0.35, style)
-    fx, fy, _, _ = project(p, torch.zeros_like(style), -p["H"] * 0.5, 0.0)
-    p["hair_dx"], p["hair_dy"] = fx, fy + p["H"] * 0.5
+    fx, fy, _, _ = project(ref, torch.zeros_like(style), -p["hH"] * 0.5, 0.0)
+    p["hair_dx"], p["hair_dy"] = fx, fy + p["hH"] * 0.5
+    p["fringe_low"] = ones * FRINGE_LOW
 
 
 def _eyes_and_brows(p: Params, f: dict[str, torch.Tensor]) -> None:
     side = torch.tensor([-1.0, 1.0], dtype=p["W"].dtype)
-    ey = p["H"] * lerp(-0.06, 0.16, f["eye_height"])
-    ex = lerp(0.20, 0.33, f["eye_spacing"])
-    ew = lerp(0.085, 0.155, f["eye_size"])
-    eh = ew * lerp(0.32, 0.75, f["eye_shape"])
-    p.update(eye_y0=ey, eye_w=ew, eye_h=eh, eye_open=lerp(0.0, 1.1, f["eye_open"] ** 0.7))
+    ey = p["H"] * lerp(-0.10, 0.14, f["eye_height"])
+    ex = lerp(0.17, 0.36, f["eye_spacing"])
+    ew = lerp(0.095, 0.185, f["eye_size"])
+    eh = ew * lerp(0.34, 0.86, f["eye_shape"])
+    # eye_open moves the upper lid only; the almond outline (eye_shape) stays drawn whatever it is
+    p.update(eye_y0=ey, eye_w=ew, eye_h=eh, eye_open=lerp(0.15, 1.0, f["eye_open"]))
     x, y, sx, sy = project(p, ex[:, None] * side, ey[:, None].expand(-1, 2), 0.0)
     p.update(eye_x=x, eye_y=y, eye_sx=sx, eye_sy=sy)
     p["iris_dx"] = -p["sin_yaw"] * ew * 0.35
-    raise_ = lerp(-0.03, 0.08, f["brow_raise"])
-    by = ey - eh - lerp(0.05, 0.075, f["brow_thickness"]) - raise_
-    bx, byy, bsx, bsy = project(p, (ex + 0.012)[:, None] * side, by[:, None].expand(-1, 2), 0.02)
-    p.update(brow_x=bx, brow_y=byy, brow_sx=bsx, brow_sy=bsy, brow_len=ew * 1.2 + 0.015)
-    p["brow_t"] = lerp(0.014, 0.06, f["brow_thickness"])
-    p["brow_tilt"] = lerp(-0.45, 0.45, f["brow_angle"]) - raise_ * 1.5
-    p["brow_arch"] = lerp(0.0, 0.08, f["brow_arch"]) + raise_ * 0.4
-    p["brow_top"] = p["brow_y"].amin(1) - p["brow_arch"] - p["brow_t"] - 0.015  # the fringe stops above it
+    raise_ = lerp(-0.03, 0.07, f["brow_raise"])  # a translation of the brow, nothing else
+    p["brow_t"] = lerp(0.02, 0.18, f["brow_thickness"])
+    by = ey - eh - 0.05 - p["brow_t"] * 0.8 - raise_
+    bx, byy, bsx, bsy = project(p, (ex + 0.015)[:, None] * side, by[:, None].expand(-1, 2), 0.02)
+    p.update(brow_x=bx, brow_y=byy, brow_sx=bsx, brow_sy=bsy, brow_len=ew * 0.9 + 0.09)
+    p["brow_tilt"] = lerp(-0.9, 0.9, f["brow_angle"])
+    p["brow_arch"] = lerp(-0.04, 0.18, f["brow_arch"])
 
 
 def _nose_and_mouth(p: Params, f: dict[str, torch.Tensor]) -> None:
     ey, zero = p["eye_y0"], torch.zeros_like(p["W"])
-    nl = lerp(0.13, 0.32, f["nose_length"])
-    nw = lerp(0.04, 0.12, f["nose_width"])
+    nl = lerp(0.10, 0.30, f["nose_length"])
+    nw = lerp(0.045, 0.305, f["nose_width"])
     tip_y = ey + nl
     p["nose_w"] = nw
     p["bridge_x"], p["bridge_y"], _, _ = project(p, zero, ey + 0.04, 0.08)
@@ -175,11 +201,11 @@ def _nose_and_mouth(p: Params, f: dict[str, torch.Tensor]) -> None:
         p["nose_sx"][:, None].expand(-1, 2),
         p["nose_sy"][:, None].expand(-1, 2),
     )
-    my = tip_y + 0.035 + 0.3 * (p["H"] - tip_y)
-    mw = lerp(0.12, 0.28, f["mouth_width"])
-    p["mouth_w"], p["lip_t"] = mw, lerp(0.015, 0.055, f["lip_thickness"])
-    p["smile"] = lerp(-0.04, 0.09, f["smile"])
-    p["mouth_gap"] = ((f["mouth_open"] - 0.4) / 0.6).clamp(min=0) * 0.07
+    my = tip_y + 0.075 + 0.2 * (p["H"] - tip_y)
+    mw = lerp(0.025, 0.39, f["mouth_width"])
+    p["mouth_w"], p["lip_t"] = mw, lerp(0.01, 0.13, f["lip_thickness"])
+    p["smile"] = lerp(-0.03, 0.06, f["smile"])
+    p["mouth_gap"] = ((f["mouth_open"] - 0.4) / 0.6).clamp(min=0) * 0.06
     p["mouth_x"], p["mouth_y"], p["mouth_sx"], p["mouth_sy"] = project(p, zero, my, 0.05)
     cx, cy, _, _ = project(p, mw[:, None] * side, (my - p["smile"])[:, None], 0.0)
     p["corner_x"], p["corner_y"] = cx, cy
@@ -190,7 +216,7 @@ def _colours(p: Params, f: dict[str, torch.Tensor]) -> None:
     hair = palette(f["hair_color"], _HAIR)
     red = torch.tensor([0.72, 0.22, 0.26], dtype=skin.dtype)
     p.update(skin=skin, hair=hair, brow=hair * 0.55 + 0.03, iris=palette(f["iris_hue"], _IRIS))
-    p["lips"] = skin * 0.5 + red * 0.5 * (0.55 + 0.45 * f["skin_lightness"][:, None])
+    p["lips"] = skin * 0.35 + red * 0.65 * (0.5 + 0.45 * f["skin_lightness"][:, None])
     val = lerp(0.45, 0.92, f["bg_value"])
     p["bg_a"] = hue_rgb(f["bg_hue_a"], torch.full_like(val, 0.45), val)
     p["bg_b"] = hue_rgb(f["bg_hue_b"], torch.full_like(val, 0.35), val * 0.8)

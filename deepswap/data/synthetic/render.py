@@ -39,6 +39,7 @@ def draw(p: Params, size: int) -> tuple[Tensor, Tensor]:
     a_body = head.clothes_and_neck(img, cv)
     a_ears = head.ears(img, cv)
     a_head = head.head(img, cv)
+    cv.clip = a_head
     features.eyes(img, cv)
     features.brows(img, cv)
     features.nose(img, cv)

@@ -17,7 +17,9 @@ class SyntheticFaceWorld:
 
     Args:
         num_train_identities: identities ``0 .. num_train - 1`` form the train split.
-        num_heldout_identities: the next ones form the held-out split.
+        num_heldout_identities: the next ones are held out. The first ``val_share`` of them form the
+            ``"val"`` split (training-time samples, model selection), the rest the ``"test"`` split (the
+            closing table, ``deepswap.evaluate``, the arms race); ``"heldout"`` is both.
         seed: world seed; every draw is a pure function of ``(seed, what, split, index)``.
         skin_tone_side: ``"target"`` puts the skin tone factors in the attribute vector (a swap keeps the
             target's skin), ``"source"`` in the identity vector (a swap carries the source's skin).
@@ -26,9 +28,10 @@ class SyntheticFaceWorld:
     def __init__(
         self,
         num_train_identities: int = 1000,
-        num_heldout_identities: int = 200,
+        num_heldout_identities: int = 400,
         seed: int = 0,
         skin_tone_side: str = "target",
+        val_share: float = 0.5,
     ):
         if num_train_identities < 1 or num_heldout_identities < 0:
             raise ValueError(
@@ -37,10 +40,15 @@ class SyntheticFaceWorld:
             )
         if seed < 0:
             raise ValueError(f"seed must be non-negative, got {seed}")
+        if not 0.0 <= val_share <= 1.0:
+            raise ValueError(f"val_share must be in [0, 1], got {val_share}")
         self.num_train_identities = int(num_train_identities)
         self.num_heldout_identities = int(num_heldout_identities)
         self.seed = int(seed)
         self.skin_tone_side = skin_tone_side
+        self.val_share = float(val_share)
+        self.num_val_identities = int(round(self.num_heldout_identities * self.val_share))
+        self.num_test_identities = self.num_heldout_identities - self.num_val_identities
         self.identity_names, self.attribute_names = fx.layouts(skin_tone_side)
         self.num_identity_factors = len(self.identity_names)
         self.num_attribute_factors = len(self.attribute_names)
@@ -49,16 +57,20 @@ class SyntheticFaceWorld:
         return (
             f"SyntheticFaceWorld(num_train_identities={self.num_train_identities}, "
             f"num_heldout_identities={self.num_heldout_identities}, seed={self.seed}, "
-            f"skin_tone_side={self.skin_tone_side!r})"
+            f"skin_tone_side={self.skin_tone_side!r}, val_share={self.val_share})"
         )
 
     def identity_ids(self, split: str) -> range:
-        """Identity ids of a split: ``"train"`` or ``"heldout"`` (disjoint ranges)."""
+        """Identity ids of a split: ``"train"``, ``"val"``, ``"test"`` (disjoint ranges) or ``"heldout"``
+        (val and test together)."""
         fx.split_code(split)
-        n_train = self.num_train_identities
-        return (
-            range(0, n_train) if split == "train" else range(n_train, n_train + self.num_heldout_identities)
-        )
+        n_train, n_val = self.num_train_identities, self.num_val_identities
+        return {
+            "train": range(0, n_train),
+            "heldout": range(n_train, n_train + self.num_heldout_identities),
+            "val": range(n_train, n_train + n_val),
+            "test": range(n_train + n_val, n_train + self.num_heldout_identities),
+        }[split]
 
     def identity_factors(self, identity_id: int) -> torch.Tensor:
         """-> (K_id,) float32 in [0, 1], a pure function of (seed, identity_id)."""
@@ -108,6 +120,18 @@ class SyntheticFaceWorld:
     ) -> RenderOutput:
         """The ground-truth swap: the source identity rendered with the target's attributes."""
         return self.render(source_identity, target_attributes, size)
+
+    def views(self, split: str, identities, k: int, size: int, seed: int = 0) -> RenderOutput:
+        """P identities x K views: ``identities`` (P ids) each rendered under ``k`` independent attribute
+        draws of ``split`` (seeded by ``seed``, a pure function of the arguments). Images are ordered
+        identity-major: rows ``i * k .. i * k + k - 1`` are identity ``identities[i]``."""
+        ids = [int(i) for i in identities]
+        if k < 1:
+            raise ValueError(f"k (views per identity) must be at least 1, got {k}")
+        index = fx.draw_view_indices(self.seed, split, seed, len(ids) * k)
+        id_f = torch.stack([self.identity_factors(i) for i in ids]).repeat_interleave(k, 0)
+        attr = torch.stack([self.attribute_factors(split, int(j)) for j in index])
+        return self.render(id_f, attr, size)
 
     def sample(self, split: str, index: int, size: int) -> dict:
         """One sample: image (3, H, W), mask (1, H, W), landmarks (5, 2), identity id, both factor vectors."""
