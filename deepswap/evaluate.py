@@ -42,9 +42,11 @@ class EvaluationResult:
     provenance: dict
     output_dir: Path | None = None
     files: dict[str, str] = field(default_factory=dict)
+    intervals: dict = field(default_factory=dict)  # output -> metric -> [lo, hi] (bootstrap 95%)
+    differences: dict = field(default_factory=dict)  # model -> baseline -> metric -> [mean, lo, hi]
 
     def table(self) -> str:
-        return report.format_table(self.rows)
+        return report.format_table(self.rows, intervals=self.intervals)
 
 
 def load_swap_model(path: str | Path, device: str = "cpu"):
@@ -68,7 +70,8 @@ def _pairs(cfg: DictConfig, data: DictConfig) -> tuple[dict, str, object]:
         from deepswap.data.synthetic import SyntheticFaceWorld
 
         world = SyntheticFaceWorld(**OmegaConf.to_container(data.world, resolve=True))
-        return protocol.synthetic_pairs(world, cfg.num_pairs, int(data.size), cfg.seed), "synthetic", world
+        pairs = protocol.synthetic_pairs(world, cfg.num_pairs, int(data.size), cfg.seed, cfg.split)
+        return pairs, "synthetic", world
     if target.endswith("FolderDataModule"):
         dm = instantiate(data)
         dm.setup("validate")
@@ -76,11 +79,11 @@ def _pairs(cfg: DictConfig, data: DictConfig) -> tuple[dict, str, object]:
     raise EvaluationError(f"data._target_ {target!r} is not a deepswap data module (synthetic or folder)")
 
 
-def _scorer(cfg: DictConfig, kind: str):
+def _scorer(cfg: DictConfig, kind: str, world=None):
     if kind == "synthetic":
-        return OracleScorer(instantiate(cfg.oracle), cfg.device), OmegaConf.to_container(
-            cfg.oracle, resolve=True
-        )
+        oracle = instantiate(cfg.oracle)
+        scorer = OracleScorer(oracle, cfg.device, factor_names=world.identity_names)
+        return scorer, OmegaConf.to_container(cfg.oracle, resolve=True)
     ev = cfg.evaluation
     scorer = RealScorer(ev.recognizer, ev.recognizer_depth, ev.landmark_model, cfg.device)
     return scorer, {"recognizer": ev.recognizer, "landmark_model": ev.landmark_model}
@@ -98,16 +101,11 @@ def evaluate_cfg(cfg: DictConfig) -> EvaluationResult:
         elif "_target_" not in cfg.data:
             cfg.data = OmegaConf.merge(ckpt_data, cfg.data)
     pairs, kind, world = _pairs(cfg, cfg.data)
-    scorer, scorer_spec = _scorer(cfg, kind)
-    swaps = protocol.run_model(model.swap, pairs, cfg.batch_size)
-    outputs = {"model": swaps, **protocol.reference_outputs(pairs)}
-    per_pair = protocol.score_outputs(outputs, pairs, scorer, cfg.batch_size)
-    rows = protocol.summarize(per_pair)
+    scorer, scorer_spec = _scorer(cfg, kind, world)
+    res = protocol.run_protocol(model.swap, pairs, scorer, cfg.batch_size, cfg.bootstrap_resamples)
+    outputs, per_pair, rows, noise = res["outputs"], res["per_pair"], res["rows"], res["noise_floor"]
+    swaps = outputs["model"]
     skipped = dict(scorer.missing)
-    if kind == "synthetic":
-        noise = protocol.oracle_noise_floor(scorer, pairs, cfg.batch_size)
-    else:
-        noise = {"id_top1_chance": 100.0 / len(swaps)}
     if cfg.evaluation.inception:
         from deepswap.evaluation.fid import fid_kid, load_inception
 
@@ -136,6 +134,8 @@ def evaluate_cfg(cfg: DictConfig) -> EvaluationResult:
         else "cv2.INTER_AREA to crop size",
         "scorer": {"kind": scorer.name, "spec": scorer_spec, "input_resize": "bilinear, antialias"},
         "seeds": {"pairs": int(cfg.seed), "world": data.get("world", {}).get("seed")},
+        "split": str(cfg.split) if kind == "synthetic" else "held-out identities of the folder",
+        "bootstrap": {"resamples": int(cfg.bootstrap_resamples), "level": 0.95, "over": "pairs"},
         "num_pairs": len(swaps),
         "deepswap_version": _version(),
         **git_state(),
@@ -145,7 +145,9 @@ def evaluate_cfg(cfg: DictConfig) -> EvaluationResult:
         "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "seconds": round(time.time() - t0, 1),
     }
-    result = EvaluationResult(rows, per_pair, noise, skipped, provenance)
+    result = EvaluationResult(
+        rows, per_pair, noise, skipped, provenance, intervals=res["intervals"], differences=res["differences"]
+    )
     if cfg.output_dir:
         _write(result, Path(str(cfg.output_dir)), pairs, outputs, cfg.save_images)
     return result
@@ -177,6 +179,9 @@ def _write(result: EvaluationResult, out: Path, pairs: dict, outputs: dict, save
         out / "evaluation.json",
         {
             "rows": result.rows,
+            "intervals": result.intervals,
+            "differences": result.differences,
+            "verdict": report.beats_in_words(result.differences),
             "noise_floor": result.noise_floor,
             "skipped": result.skipped,
             "provenance": result.provenance,
@@ -224,10 +229,11 @@ def _print(result: EvaluationResult) -> None:
         f"{p['num_pairs']} held-out pairs ({p['data_kind']}, {p['crop_size']} px), "
         f"scored by {p['scorer']['kind']}"
     )
-    print("\n" + report.format_table(result.rows, title), flush=True)
-    if result.noise_floor:
-        floor = ", ".join(f"{k} {v:.3g}" for k, v in result.noise_floor.items())
-        print(f"scorer noise floor on real renders: {floor}", flush=True)
+    print("\n" + report.format_table(result.rows, title, result.intervals), flush=True)
+    print(report.format_noise_floor(result.noise_floor), flush=True)
+    if result.differences:
+        print(report.format_differences(result.differences), flush=True)
+        print(report.beats_in_words(result.differences), flush=True)
     if result.output_dir:
         print(f"written: {', '.join(result.files.values())}\n", flush=True)
 

@@ -137,49 +137,47 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> tuple[dict, d
 
 
 def final_table(cfg: DictConfig, module: FaceSwapModule, datamodule, out: Path) -> dict:
-    """The closing table: the evaluation protocol (:mod:`deepswap.evaluation.protocol`) on held-out pairs,
-    scored by ``eval_identity`` (the evaluation oracle by default), printed and saved to
-    ``heldout_eval.json``. With the default configs it equals ``python -m deepswap.evaluate`` on the run's
-    last checkpoint with the same ``num_pairs`` and ``seed``."""
+    """The closing table: the evaluation protocol (:mod:`deepswap.evaluation.protocol`) on pairs of the
+    world's *test* identities (validation used the val identities), scored by ``eval_identity`` (the
+    evaluation oracle by default), printed with 95% intervals, the paired differences to the trivial
+    baselines and a sentence saying which rows the model beats; saved to ``heldout_eval.json``. With the
+    default configs it equals ``python -m deepswap.evaluate`` on the run's last checkpoint with the same
+    ``num_pairs`` and ``seed``."""
     from deepswap.evaluation import protocol, report
-    from deepswap.evaluation.scorers import OracleScorer, scorer_for
+    from deepswap.evaluation.scorers import scorer_for
 
     module = module.to("cpu").eval()
-    fe = cfg.final_eval
-    n = min(int(fe.num_pairs), datamodule.world.num_heldout_identities)
-    pairs = protocol.synthetic_pairs(datamodule.world, n, datamodule.size, int(fe.get("seed", 0)))
-    if module.eval_identity_encoder is not None:
-        scorer = scorer_for(module.eval_identity_encoder, "the evaluation oracle (training never used it)")
-    else:
-        scorer = scorer_for(
-            module.identity_encoder, "the training identity encoder (no eval_identity configured)"
-        )
-    scorer_name = scorer.name
-    outputs = {
-        "model": protocol.run_model(module.swap, pairs, fe.batch_size),
-        **protocol.reference_outputs(pairs),
+    fe, world = cfg.final_eval, datamodule.world
+    n = min(int(fe.num_pairs), len(world.identity_ids("test")))
+    pairs = protocol.synthetic_pairs(world, n, datamodule.size, int(fe.get("seed", 0)), "test")
+    encoder, what = module.eval_identity_encoder, "the evaluation oracle (training never used it)"
+    if encoder is None:
+        encoder, what = module.identity_encoder, "the training identity encoder (no eval_identity configured)"
+    scorer = scorer_for(encoder, what, factor_names=world.identity_names)
+    res = protocol.run_protocol(module.swap, pairs, scorer, fe.batch_size)
+    title = f"Test identities, {n} pairs; scored by {scorer.name}"
+    print("\n" + report.format_table(res["rows"], title, res["intervals"]), flush=True)
+    print(report.format_noise_floor(res["noise_floor"]))
+    verdict = report.beats_in_words(res["differences"])
+    print(report.format_differences(res["differences"]) + "\n" + verdict + "\n", flush=True)
+    payload = {
+        "rows": res["rows"],
+        "intervals": res["intervals"],
+        "differences": res["differences"],
+        "verdict": verdict,
+        "noise_floor": res["noise_floor"],
+        "num_pairs": n,
+        "split": "test",
+        "scorer": scorer.name,
+        "kimg": module.kimg,
     }
-    rows = protocol.summarize(protocol.score_outputs(outputs, pairs, scorer, fe.batch_size))
-    floor = (
-        protocol.oracle_noise_floor(scorer, pairs, fe.batch_size) if isinstance(scorer, OracleScorer) else {}
-    )
-    title = f"Held-out identities, {n} pairs; scored by {scorer_name}"
-    print("\n" + report.format_table(rows, title), flush=True)
-    if floor:
-        print("scorer noise floor on real renders: " + ", ".join(f"{k} {v:.3g}" for k, v in floor.items()))
-    print(flush=True)
-    payload = {"rows": rows, "noise_floor": floor, "num_pairs": n, "scorer": scorer_name, "kimg": module.kimg}
     (out / "heldout_eval.json").write_text(json.dumps(payload, indent=2))
     with open(out / "metrics.jsonl", "a") as f:
-        for name, row in rows.items():
+        for name, row in res["rows"].items():
             for k, v in row.items():
-                line = {
-                    "step": module.global_step,
-                    "kimg": round(module.kimg, 3),
-                    "metric": f"heldout/{name}/{k}",
-                }
-                f.write(json.dumps({**line, "value": v, "ckpt": None}) + "\n")
-    return rows
+                line = {"step": module.global_step, "kimg": round(module.kimg, 3), "metric": f"test/{name}/{k}"}
+                f.write(json.dumps({**line, "value": v, "ckpt": "checkpoints/last.ckpt"}) + "\n")
+    return res["rows"]
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="train")

@@ -35,6 +35,24 @@ def make_cfg(tmp_path: Path, overrides: list[str] | None = None, debug: str | No
 CACHE_DIR = Path(os.environ.get("DEEPSWAP_TEST_CACHE", "/tmp/deepswap-test-cache"))
 
 
+# The protocol's world and a small oracle for the tests (32 px input), cached for the session and across
+# sessions in CACHE_DIR; the evaluation, identity and arms-race tests share it.
+WORLD = {"num_train_identities": 1000, "num_heldout_identities": 400, "seed": 0, "skin_tone_side": "target"}
+ORACLE = [
+    "oracle.steps=300",
+    "oracle.encoder.width=16",
+    "oracle.encoder.input_size=32",
+    f"paths.cache_dir={CACHE_DIR}",
+]
+
+
+@pytest.fixture(scope="session")
+def oracle():
+    from deepswap.evaluate import synthetic_oracle
+
+    return synthetic_oracle({"world": WORLD, "size": 32}, ORACLE)
+
+
 @pytest.fixture
 def cfg_factory(tmp_path):
     return lambda overrides=None, debug="fast": make_cfg(tmp_path, overrides, debug)

@@ -71,8 +71,9 @@ class _PairDataModule(L.LightningDataModule):
 class SyntheticDataModule(_PairDataModule):
     """Pairs rendered on the fly by :class:`deepswap.data.synthetic.SyntheticFaceWorld`.
 
-    Training pairs use train identities; validation pairs use held-out identities and carry the
-    ground-truth swap (``truth``), which is never a training target.
+    Training pairs use train identities; validation pairs use the world's val identities (the test
+    identities are kept for the closing table and ``deepswap.evaluate``) and carry the ground-truth swap
+    (``truth``), which is never a training target.
     """
 
     def __init__(
@@ -110,7 +111,7 @@ class SyntheticDataModule(_PairDataModule):
         )
         self.val_set = SyntheticPairs(
             self.world,
-            "heldout",
+            "val",
             self.size,
             self.val_pairs,
             same_ratio=0.0,

@@ -29,7 +29,7 @@ class SyntheticPairs(Dataset):
 
     Args:
         world: a ``SyntheticFaceWorld``.
-        split: ``"train"`` or ``"heldout"`` (identities never seen in training).
+        split: ``"train"``, ``"val"``, ``"test"`` or ``"heldout"`` (val + test: never seen in training).
         size: image side in pixels.
         length: pairs per epoch.
         same_ratio: probability that source and target share the identity.
@@ -52,7 +52,9 @@ class SyntheticPairs(Dataset):
             raise ValueError(f"same_ratio must be in [0, 1], got {same_ratio}")
         self.world, self.split, self.size, self.length = world, split, int(size), int(length)
         self.same_ratio, self.with_truth, self.seed = float(same_ratio), bool(with_truth), int(seed)
-        self._split_code = {"train": 1, "heldout": 2}[split]
+        from deepswap.data.synthetic.factors import split_code
+
+        self._split_code = split_code(split)
 
     def __len__(self) -> int:
         return self.length

@@ -63,6 +63,13 @@ class ResidualFactorOracle(FactorOracle):
     """:class:`FactorOracle` (same outputs: ``predict()`` -> identity / pose / expression factors, and
     ``forward()`` -> the standardised identity-factor embedding) on a :class:`ResidualTrunk`."""
 
-    def __init__(self, num_identity: int, width: int = 24, input_size: int = 64, lift_seed: int = 0):
-        super().__init__(num_identity, width, input_size, None, lift_seed)
+    def __init__(
+        self,
+        num_identity: int,
+        width: int = 24,
+        input_size: int = 64,
+        lift_seed: int = 0,
+        landmarks: bool = True,
+    ):
+        super().__init__(num_identity, width, input_size, None, lift_seed, landmarks)
         self.trunk = ResidualTrunk(self.num_outputs, width, input_size)

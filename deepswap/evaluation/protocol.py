@@ -1,15 +1,25 @@
 """The swap protocol: fixed, seeded (source, target) pairs of held-out identities, scored the same way
-for a model and for the reference outputs.
+for a model and for the reference outputs, every mean with a bootstrap interval.
 
 Metrics per output (FaceShifter's FaceForensics++ protocol, plus the ground truth only a synthetic
 world has):
 
-- ``id_top1``: 1 if the swap's nearest neighbour (cosine) among ALL pairs' source images is its own
-  source, else 0 (averaged: ID retrieval top-1, %); ``id_cos_source`` / ``id_cos_target``.
-- ``pose_err``: L2 of (yaw, pitch, roll) between swap and target, degrees; ``expr_err``: L2 between
-  their expression vectors.
-- ``gt_masked_l1`` (inside the union of the truth's and the target's face masks), ``gt_psnr``,
-  ``gt_ssim``: the swap against the rendered ground truth (synthetic only).
+- ``id_top1``: 1 if the swap's nearest neighbour (cosine) in the gallery is its own source identity.
+  The gallery holds an independent render of every pair's source identity (other attributes), never
+  the source image itself, so copying the source's pose or background earns nothing.
+  ``id_cos_gallery``: cosine to that render; ``id_cos_target``: cosine to the target (leakage).
+- ``pose_err``: L2 of (yaw, pitch, roll) between the scorer's reading of the swap and the target's
+  true pose, degrees; ``expr_err``: the same for the expression vector. The row ``output = target``
+  is then the scorer's own error on the target: the floor.
+- ``lm_err``: mean distance (pixels) between the scorer's five landmarks of the swap and the true
+  landmarks of the ground truth.
+- ``gt_l1_<region>``, ``gt_psnr_<region>``, ``gt_ssim_<region>``: the swap against the rendered
+  ground truth in the face interior (``face``), the face outline band (``band``), outside the face
+  (``outside``) and over the whole image (no suffix). Regions come from the union of the target's and
+  the truth's face masks, eroded / dilated by 2 px at 64 px (scaled with the size).
+
+On real data (no truth) only the identity and pose metrics exist, with the source image's own
+embedding as the gallery.
 """
 
 from __future__ import annotations
@@ -20,79 +30,79 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from deepswap.evaluation.metrics import (
-    face_union_mask,
-    identity_cosine,
-    masked_l1,
-    psnr,
-    recolor_to_source,
-    ssim,
-)
+from deepswap.evaluation.metrics import identity_cosine, recolor_to_source, region_errors
 from deepswap.evaluation.scorers import Scorer
+from deepswap.models.identity.oracle import EXPRESSION, POSE
 
 METRICS = (
     "id_top1",
-    "id_cos_source",
+    "id_cos_gallery",
     "id_cos_target",
     "pose_err",
     "expr_err",
-    "gt_masked_l1",
-    "gt_psnr",
-    "gt_ssim",
+    "lm_err",
+    *[f"gt_{m}{r}" for r in ("_face", "_band", "_outside", "") for m in ("l1", "psnr", "ssim")],
 )
+REFERENCE_BASELINES = ("output = target", "average identity")  # every model row is compared with these
+PAIR_SALT = 20261126  # a fixed second seed word: protocol pairs never share a stream with other draws
 
 
 class EvaluationError(ValueError):
     """The evaluation cannot run as configured (the message says why and what to change)."""
 
 
-def synthetic_pairs(world, num_pairs: int, size: int, seed: int) -> dict[str, Tensor]:
-    """``num_pairs`` held-out pairs: each pair's source is a distinct held-out identity, its target
-    another held-out identity; both are rendered with their own seeded attributes, plus the truth.
-
-    Returns images ``(N, 3, size, size)`` in [-1, 1] (``target``, ``source``, ``truth``), masks
-    ``(N, 1, size, size)``, ids and attribute indices ``(N,)``, and the target's true pose/expression.
-    """
-    ids = np.asarray(list(world.identity_ids("heldout")))
-    if num_pairs > len(ids):
+def _check_count(num_pairs: int, available: int, where: str, fix: str) -> None:
+    if num_pairs > available:
         raise EvaluationError(
-            f"{num_pairs} pairs requested but the world has {len(ids)} held-out identities (each pair needs "
-            f"its own source identity): use num_pairs<={len(ids)} or raise "
-            "data.world.num_heldout_identities"
+            f"{num_pairs} pairs requested but {where} has {available} identities (each pair needs its own "
+            f"source identity): use num_pairs<={available}{fix}"
         )
     if num_pairs < 2:
         raise EvaluationError(f"num_pairs must be at least 2 (retrieval needs a gallery), got {num_pairs}")
-    rng = np.random.default_rng([int(seed), 20261126])
+
+
+def synthetic_pairs(world, num_pairs: int, size: int, seed: int, split: str = "test") -> dict[str, Tensor]:
+    """``num_pairs`` pairs of ``split`` identities (``"test"`` by default, ``"val"`` for validation):
+    each pair's source is a distinct identity, its target another identity of the split.
+
+    Returns images ``(N, 3, size, size)`` in [-1, 1] (``target``, ``source``, ``truth``, ``gallery``: an
+    independent render of the source identity, ``average``: the average identity with the target's
+    attributes), masks ``(N, 1, size, size)``, the truth's landmarks ``(N, 5, 2)``, ids, attribute
+    indices and the target's true pose (degrees) and expression.
+    """
+    from deepswap.data.synthetic.params import POSE_SPAN_DEG
+
+    ids = np.asarray(list(world.identity_ids(split)))
+    _check_count(num_pairs, len(ids), f"the world's {split!r} split", " or raise data.world.num_heldout_identities")
+    rng = np.random.default_rng([int(seed), PAIR_SALT])
     source_ids = rng.permutation(ids)[:num_pairs]
     offsets = rng.integers(1, len(ids), size=num_pairs)  # never 0: the target is another identity
     pos = {int(v): k for k, v in enumerate(ids)}
     target_ids = ids[[(pos[int(s)] + int(o)) % len(ids) for s, o in zip(source_ids, offsets)]]
-    t_index = rng.integers(0, 2**31 - 1, size=num_pairs)
-    s_index = rng.integers(0, 2**31 - 1, size=num_pairs)
-    p_index = rng.integers(0, 2**31 - 1, size=num_pairs)  # a second render of each source (noise floor)
+    index = {k: rng.integers(0, 2**31 - 1, size=num_pairs) for k in ("target", "source", "gallery")}
+    names = world.attribute_names
     out: dict[str, list[Tensor]] = {}
     for lo in range(0, num_pairs, 64):
         sl = slice(lo, lo + 64)
-        t_attr = torch.stack([world.attribute_factors("heldout", int(i)) for i in t_index[sl]])
-        s_attr = torch.stack([world.attribute_factors("heldout", int(i)) for i in s_index[sl]])
-        p_attr = torch.stack([world.attribute_factors("heldout", int(i)) for i in p_index[sl]])
+        attr = {k: torch.stack([world.attribute_factors(split, int(i)) for i in v[sl]]) for k, v in index.items()}
         t_id = torch.stack([world.identity_factors(int(i)) for i in target_ids[sl]])
         s_id = torch.stack([world.identity_factors(int(i)) for i in source_ids[sl]])
-        target, source = world.render(t_id, t_attr, size), world.render(s_id, s_attr, size)
-        truth, probe = world.swap_truth(s_id, t_attr, size), world.render(s_id, p_attr, size)
-        names = world.attribute_names
+        target, source = world.render(t_id, attr["target"], size), world.render(s_id, attr["source"], size)
+        truth, gallery = world.swap_truth(s_id, attr["target"], size), world.render(s_id, attr["gallery"], size)
+        average = world.render(torch.full_like(s_id, 0.5), attr["target"], size)
         parts = {
             "target": target.image * 2 - 1,
             "source": source.image * 2 - 1,
             "truth": truth.image * 2 - 1,
-            "source_probe": probe.image * 2 - 1,
+            "gallery": gallery.image * 2 - 1,
+            "average": average.image * 2 - 1,
             "target_mask": target.mask,
             "source_mask": source.mask,
             "truth_mask": truth.mask,
-            "target_pose_true": t_attr[:, [names.index(k) for k in ("yaw", "pitch", "roll")]],
-            "target_expr_true": t_attr[
-                :, [names.index(k) for k in ("smile", "mouth_open", "eye_open", "brow_raise")]
-            ],
+            "truth_landmarks": truth.landmarks,
+            "target_pose_true": (attr["target"][:, [names.index(k) for k in POSE]] - 0.5)
+            * torch.tensor(POSE_SPAN_DEG),
+            "target_expr_true": attr["target"][:, [names.index(k) for k in EXPRESSION]],
         }
         for k, v in parts.items():
             out.setdefault(k, []).append(v.float())
@@ -100,18 +110,23 @@ def synthetic_pairs(world, num_pairs: int, size: int, seed: int) -> dict[str, Te
     pairs.update(
         target_id=torch.as_tensor(target_ids),
         source_id=torch.as_tensor(source_ids),
-        target_index=torch.as_tensor(t_index),
-        source_index=torch.as_tensor(s_index),
+        target_index=torch.as_tensor(index["target"]),
+        source_index=torch.as_tensor(index["source"]),
     )
+    pairs["skin_on_source"] = "skin_lightness" in world.identity_names
     return pairs
 
 
-def reference_outputs(pairs: dict[str, Tensor]) -> dict[str, Tensor]:
-    """The floor and ceiling rows, computed by the same harness as the model."""
+def reference_outputs(pairs: dict) -> dict[str, Tensor]:
+    """The floor and ceiling rows, computed by the same harness as the model. The recoloured target is
+    a reference only where skin tone is the source's to give (real data, or ``skin_tone_side=source``)."""
     refs = {"output = target": pairs["target"], "output = source": pairs["source"]}
-    refs["target recoloured to source"] = recolor_to_source(
-        pairs["target"], pairs["target_mask"], pairs["source"], pairs["source_mask"]
-    )
+    if "average" in pairs:
+        refs["average identity"] = pairs["average"]
+    if pairs.get("skin_on_source", True):
+        refs["target recoloured to source"] = recolor_to_source(
+            pairs["target"], pairs["target_mask"], pairs["source"], pairs["source_mask"]
+        )
     if "truth" in pairs:
         refs["ground truth (ceiling)"] = pairs["truth"]
     return refs
@@ -119,69 +134,116 @@ def reference_outputs(pairs: dict[str, Tensor]) -> dict[str, Tensor]:
 
 def _measure(scorer: Scorer, images: Tensor, batch_size: int) -> dict[str, Tensor | None]:
     parts = [scorer.measure(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
-    return {k: None if parts[0][k] is None else torch.cat([p[k] for p in parts]) for k in parts[0]}
+    return {k: None if parts[0].get(k) is None else torch.cat([p[k] for p in parts]) for k in parts[0]}
 
 
 @torch.no_grad()
 def score_outputs(
-    outputs: dict[str, Tensor], pairs: dict[str, Tensor], scorer: Scorer, batch_size: int = 64
+    outputs: dict[str, Tensor], pairs: dict, scorer: Scorer, batch_size: int = 64
 ) -> dict[str, dict[str, Tensor]]:
     """Per-pair metric values ``{output name: {metric: (N,)}}``; metrics whose instrument is missing
     (or, off the synthetic world, that need the truth) are absent."""
-    src, tgt = _measure(scorer, pairs["source"], batch_size), _measure(scorer, pairs["target"], batch_size)
-    mask = face_union_mask(pairs["truth_mask"], pairs["target_mask"]) if "truth" in pairs else None
+    gallery = _measure(scorer, pairs.get("gallery", pairs["source"]), batch_size)
+    tgt = _measure(scorer, pairs["target"], batch_size)
     result = {}
     for name, images in outputs.items():
         m, values = _measure(scorer, images, batch_size), {}
         if m["embedding"] is not None:
-            nearest = (m["embedding"] @ src["embedding"].T).argmax(1)
+            nearest = (m["embedding"] @ gallery["embedding"].T).argmax(1)
             values["id_top1"] = (nearest == torch.arange(len(images))).float()
-            values["id_cos_source"] = identity_cosine(m["embedding"], src["embedding"])
+            values["id_cos_gallery"] = identity_cosine(m["embedding"], gallery["embedding"])
             values["id_cos_target"] = identity_cosine(m["embedding"], tgt["embedding"])
-        if m["pose"] is not None:
-            values["pose_err"] = (m["pose"] - tgt["pose"]).norm(dim=1)
-        if m["expression"] is not None:
-            values["expr_err"] = (m["expression"] - tgt["expression"]).norm(dim=1)
-        if mask is not None:
-            chunks = range(0, len(images), batch_size)
-            values["gt_masked_l1"] = masked_l1(images, pairs["truth"], mask)
-            values["gt_psnr"] = psnr(images, pairs["truth"])
-            values["gt_ssim"] = torch.cat(
-                [ssim(images[i : i + batch_size], pairs["truth"][i : i + batch_size]) for i in chunks]
-            )
+        true_pose = pairs.get("target_pose_true", tgt["pose"])
+        if m["pose"] is not None and true_pose is not None:
+            values["pose_err"] = (m["pose"] - true_pose).norm(dim=1)
+        true_expr = pairs.get("target_expr_true", tgt["expression"])
+        if m["expression"] is not None and true_expr is not None:
+            values["expr_err"] = (m["expression"] - true_expr).norm(dim=1)
+        if m.get("landmarks") is not None and "truth_landmarks" in pairs:
+            values["lm_err"] = (m["landmarks"] - pairs["truth_landmarks"]).norm(dim=2).mean(1)
+        if "truth" in pairs:
+            values.update(region_errors(images, pairs["truth"], pairs["truth_mask"], pairs["target_mask"]))
         result[name] = values
     return result
 
 
+def bootstrap_interval(values: Tensor, resamples: int = 1000, seed: int = 0, level: float = 0.95):
+    """Percentile bootstrap interval of the mean of ``values`` (N,) over pairs -> (low, high)."""
+    v = values.double().flatten()
+    v = v[torch.isfinite(v)]
+    if len(v) < 2:
+        return float("nan"), float("nan")
+    gen = torch.Generator().manual_seed(seed)
+    idx = torch.randint(0, len(v), (resamples, len(v)), generator=gen)
+    means = v[idx].mean(1)
+    lo, hi = torch.quantile(means, torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=means.dtype))
+    return float(lo), float(hi)
+
+
+def _scale(metric: str) -> float:
+    return 100.0 if metric == "id_top1" else 1.0
+
+
 def summarize(per_pair: dict[str, dict[str, Tensor]]) -> dict[str, dict[str, float]]:
-    """Means per output; ``id_top1`` as a percentage."""
+    """Means per output; ``id_top1`` as a percentage. Non-finite values (a region a pair lacks; PSNR of
+    the ground truth against itself, capped at 100 dB anyway) are left out of the mean."""
     rows = {}
     for name, values in per_pair.items():
-        rows[name] = {
-            k: float(v.float().mean()) * (100.0 if k == "id_top1" else 1.0) for k, v in values.items()
-        }
+        rows[name] = {}
+        for k, v in values.items():
+            finite = v[torch.isfinite(v.float())]
+            rows[name][k] = float(finite.double().mean()) * _scale(k) if len(finite) else float("nan")
     return rows
 
 
-@torch.no_grad()
-def oracle_noise_floor(scorer: Scorer, pairs: dict[str, Tensor], batch_size: int = 64) -> dict[str, float]:
-    """The oracle's own error on real renders: ID retrieval of a second render of each source identity
-    (other attributes) among the sources, and its pose / expression error on the targets against the
-    renderer's true factors. A swap metric closer than this to its reference is below the instrument's
-    resolution."""
-    from deepswap.evaluation.scorers import POSE_SPAN_DEG
+def uncertainty(per_pair: dict[str, dict[str, Tensor]], resamples: int = 1000, seed: int = 0) -> dict:
+    """Bootstrap 95% intervals over pairs of every mean, and every model row's paired difference to
+    each of :data:`REFERENCE_BASELINES` (mean of the per-pair differences, with its interval).
 
-    truth = _measure(scorer, pairs["source_probe"], batch_size)
-    src, tgt = _measure(scorer, pairs["source"], batch_size), _measure(scorer, pairs["target"], batch_size)
+    Returns ``{"intervals": {output: {metric: [lo, hi]}}, "differences": {output: {baseline: {metric:
+    [mean, lo, hi]}}}}``; a difference whose interval excludes 0 is significant at the 5% level.
+    """
+    intervals, diffs = {}, {}
+    for name, values in per_pair.items():
+        intervals[name] = {}
+        for k, v in values.items():
+            lo, hi = bootstrap_interval(v, resamples, seed)
+            intervals[name][k] = [lo * _scale(k), hi * _scale(k)]
+    for name, values in per_pair.items():
+        if name in REFERENCE_BASELINES or name.startswith(("output =", "ground truth", "target recoloured")):
+            continue
+        diffs[name] = {}
+        for base in (b for b in REFERENCE_BASELINES if b in per_pair):
+            diffs[name][base] = {}
+            for k, v in values.items():
+                d = (v.double() - per_pair[base][k].double()) * _scale(k) if k in per_pair[base] else None
+                if d is None or not bool(torch.isfinite(d).all()):
+                    continue
+                lo, hi = bootstrap_interval(d, resamples, seed)
+                diffs[name][base][k] = [float(d.mean()), lo, hi]
+    return {"intervals": intervals, "differences": diffs}
+
+
+@torch.no_grad()
+def oracle_noise_floor(scorer: Scorer, pairs: dict, batch_size: int = 64) -> dict[str, float]:
+    """The scorer's own error on real renders: retrieval of each pair's source image (a real render of
+    the identity) against the gallery, its pose / expression error on the targets against the
+    renderer's truth, its landmark error on the ground truths, and its per-factor held-out R^2. A swap
+    metric closer than this to its reference is below the instrument's resolution."""
+    src = _measure(scorer, pairs["source"], batch_size)
+    gallery = _measure(scorer, pairs["gallery"], batch_size)
+    tgt, truth = _measure(scorer, pairs["target"], batch_size), _measure(scorer, pairs["truth"], batch_size)
     n = len(pairs["truth"])
-    top1 = float(((truth["embedding"] @ src["embedding"].T).argmax(1) == torch.arange(n)).float().mean())
-    pose_true = pairs["target_pose_true"] * POSE_SPAN_DEG
-    return {
-        "id_top1": 100.0 * top1,
-        "id_top1_chance": 100.0 / n,
-        "pose_err": float((tgt["pose"] - pose_true).norm(dim=1).mean()),
-        "expr_err": float((tgt["expression"] - pairs["target_expr_true"]).norm(dim=1).mean()),
-    }
+    top1 = float(((src["embedding"] @ gallery["embedding"].T).argmax(1) == torch.arange(n)).float().mean())
+    floor = {"id_top1": 100.0 * top1, "id_top1_chance": 100.0 / n}
+    if tgt["pose"] is not None:
+        floor["pose_err"] = float((tgt["pose"] - pairs["target_pose_true"]).norm(dim=1).mean())
+    if tgt["expression"] is not None:
+        floor["expr_err"] = float((tgt["expression"] - pairs["target_expr_true"]).norm(dim=1).mean())
+    if truth.get("landmarks") is not None:
+        floor["lm_err"] = float((truth["landmarks"] - pairs["truth_landmarks"]).norm(dim=2).mean())
+    floor.update({f"r2/{k}": v for k, v in scorer.factor_r2().items()})
+    return floor
 
 
 def run_model(
@@ -195,6 +257,24 @@ def run_model(
     return torch.cat(out).clamp(-1, 1)
 
 
+def run_protocol(swap_fn, pairs: dict, scorer: Scorer, batch_size: int = 64, resamples: int = 1000) -> dict:
+    """The whole protocol for one model: its swaps and the reference rows scored by ``scorer``, means,
+    intervals, paired differences and (on the synthetic world) the scorer's noise floor. The closing
+    table of ``deepswap.train`` and ``deepswap.evaluate`` both call this.
+
+    Returns ``{"outputs", "per_pair", "rows", "intervals", "differences", "noise_floor"}``.
+    """
+    outputs = {"model": run_model(swap_fn, pairs, batch_size), **reference_outputs(pairs)}
+    per_pair = score_outputs(outputs, pairs, scorer, batch_size)
+    result = {"outputs": outputs, "per_pair": per_pair, "rows": summarize(per_pair)}
+    result.update(uncertainty(per_pair, resamples))
+    if "truth" in pairs and not scorer.missing:
+        result["noise_floor"] = oracle_noise_floor(scorer, pairs, batch_size)
+    else:
+        result["noise_floor"] = {"id_top1_chance": 100.0 / len(pairs["target"])}
+    return result
+
+
 def ellipse_mask(size: int) -> Tensor:
     """``(1, size, size)`` soft ellipse over the face of an ArcFace-aligned crop (real data has no face
     masks; the recoloured-target reference row uses this one)."""
@@ -205,17 +285,11 @@ def ellipse_mask(size: int) -> Tensor:
 
 def folder_pairs(folder, num_pairs: int, seed: int) -> dict:
     """Pairs from an :class:`~deepswap.data.folder.IdentityFolder` of held-out identities: each pair's
-    source is a distinct identity (one random image of it), its target an image of another identity."""
+    source is a distinct identity (one random image of it), its target an image of another identity.
+    The gallery is another image of the source identity where it has one (else the source image)."""
     identities = sorted(folder.by_identity)
-    if num_pairs > len(identities):
-        raise EvaluationError(
-            f"{num_pairs} pairs requested but {folder.root} has {len(identities)} identities (each pair "
-            "needs "
-            f"its own source identity): use num_pairs<={len(identities)}"
-        )
-    if num_pairs < 2:
-        raise EvaluationError(f"num_pairs must be at least 2 (retrieval needs a gallery), got {num_pairs}")
-    rng = np.random.default_rng([int(seed), 20261126])
+    _check_count(num_pairs, len(identities), str(folder.root), "")
+    rng = np.random.default_rng([int(seed), PAIR_SALT])
     source_ids = rng.permutation(identities)[:num_pairs]
     offsets = rng.integers(1, len(identities), size=num_pairs)
     target_ids = [
@@ -223,10 +297,15 @@ def folder_pairs(folder, num_pairs: int, seed: int) -> dict:
     ]
     s_img = [int(rng.choice(folder.by_identity[int(k)])) for k in source_ids]
     t_img = [int(rng.choice(folder.by_identity[int(k)])) for k in target_ids]
+    g_img = []
+    for k, s in zip(source_ids, s_img):
+        others = [i for i in folder.by_identity[int(k)] if i != s]
+        g_img.append(int(rng.choice(others)) if others else s)
     mask = ellipse_mask(folder.size)[None].expand(num_pairs, -1, -1, -1)
     return {
         "target": torch.stack([folder.load(i) for i in t_img]) * 2 - 1,
         "source": torch.stack([folder.load(i) for i in s_img]) * 2 - 1,
+        "gallery": torch.stack([folder.load(i) for i in g_img]) * 2 - 1,
         "target_mask": mask,
         "source_mask": mask,
         "target_id": torch.as_tensor(target_ids),
@@ -234,3 +313,4 @@ def folder_pairs(folder, num_pairs: int, seed: int) -> dict:
         "target_path": [str(folder.paths[i]) for i in t_img],
         "source_path": [str(folder.paths[i]) for i in s_img],
     }
+

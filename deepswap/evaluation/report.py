@@ -12,24 +12,41 @@ from pathlib import Path
 import numpy as np
 import torch
 
-SCHEMA = 1
-COLUMNS = {  # metric -> (header, format, better)
+SCHEMA = 2  # 2: world v2 protocol (gallery renders, regions, intervals)
+COLUMNS = {  # metric -> (header, format, better); the printed table shows SHOWN, the JSON/CSV all
     "id_top1": ("ID top-1 %", "{:.1f}", "↑"),
-    "id_cos_source": ("ID cos src", "{:.3f}", "↑"),
+    "id_cos_gallery": ("ID cos src", "{:.3f}", "↑"),
     "id_cos_target": ("ID cos tgt", "{:.3f}", ""),
     "pose_err": ("pose err °", "{:.2f}", "↓"),
     "expr_err": ("expr err", "{:.3f}", "↓"),
-    "gt_masked_l1": ("GT L1", "{:.4f}", "↓"),
+    "lm_err": ("lm err px", "{:.2f}", "↓"),
+    "gt_l1_face": ("GT L1 face", "{:.4f}", "↓"),
+    "gt_psnr_face": ("PSNR face", "{:.2f}", "↑"),
+    "gt_ssim_face": ("SSIM face", "{:.3f}", "↑"),
+    "gt_l1_band": ("GT L1 band", "{:.4f}", "↓"),
+    "gt_psnr_band": ("PSNR band", "{:.2f}", "↑"),
+    "gt_ssim_band": ("SSIM band", "{:.3f}", "↑"),
+    "gt_l1_outside": ("GT L1 out", "{:.4f}", "↓"),
+    "gt_psnr_outside": ("PSNR out", "{:.2f}", "↑"),
+    "gt_ssim_outside": ("SSIM out", "{:.3f}", "↑"),
+    "gt_l1": ("GT L1", "{:.4f}", "↓"),
     "gt_psnr": ("GT PSNR", "{:.2f}", "↑"),
     "gt_ssim": ("GT SSIM", "{:.3f}", "↑"),
     "fid": ("FID", "{:.2f}", "↓"),
     "kid": ("KID", "{:.4f}", "↓"),
 }
+SHOWN = (
+    "id_top1", "id_cos_gallery", "pose_err", "expr_err", "lm_err",
+    "gt_l1_face", "gt_l1_band", "gt_l1_outside", "gt_l1", "gt_psnr", "gt_ssim", "fid", "kid",
+)  # fmt: skip
 
 
-def format_table(rows: dict[str, dict[str, float]], title: str = "") -> str:
-    """Plain-text table: one line per output, the metrics present in any row (missing: '-')."""
-    metrics = [m for m in COLUMNS if any(m in r for r in rows.values())]
+def format_table(
+    rows: dict[str, dict[str, float]], title: str = "", intervals: dict | None = None, metrics=SHOWN
+) -> str:
+    """Plain-text table: one line per output, the ``metrics`` present in any row (missing: '-'); with
+    ``intervals`` a second line per output gives each mean's 95% interval as ``lo..hi``."""
+    metrics = [m for m in metrics if any(m in r for r in rows.values())]
     heads = [f"{COLUMNS[m][0]} {COLUMNS[m][2]}".strip() for m in metrics]
     widths = [max(10, len(h)) for h in heads]
     head = f"{'output':<30}" + "".join(f" {h:>{w}}" for h, w in zip(heads, widths))
@@ -37,19 +54,78 @@ def format_table(rows: dict[str, dict[str, float]], title: str = "") -> str:
     for name, r in rows.items():
         cells = [COLUMNS[m][1].format(r[m]) if m in r else "-" for m in metrics]
         lines.append(f"{name:<30}" + "".join(f" {c:>{w}}" for c, w in zip(cells, widths)))
+        iv = (intervals or {}).get(name)
+        if iv:
+            cells = [_interval(m, iv[m]) if m in iv else "" for m in metrics]
+            lines.append(f"{'  95% interval':<30}" + "".join(f" {c:>{w}}" for c, w in zip(cells, widths)))
     return "\n".join(lines)
 
 
-def format_markdown(rows: dict[str, dict[str, float]]) -> str:
-    """The same table as GitHub markdown (for experiment records)."""
-    metrics = [m for m in COLUMNS if any(m in r for r in rows.values())]
+def _interval(metric: str, lo_hi) -> str:
+    fmt = COLUMNS[metric][1]
+    lo, hi = lo_hi
+    return f"{fmt.format(lo)}..{fmt.format(hi)}" if lo == lo else ""  # NaN: no interval
+
+
+def format_markdown(rows: dict[str, dict[str, float]], intervals: dict | None = None, metrics=SHOWN) -> str:
+    """The same table as GitHub markdown (for experiment records); with ``intervals``, each cell is
+    ``mean [lo, hi]``."""
+    metrics = [m for m in metrics if any(m in r for r in rows.values())]
     out = ["| output | " + " | ".join(f"{COLUMNS[m][0]} {COLUMNS[m][2]}".strip() for m in metrics) + " |"]
     out.append("| --- |" + " ---: |" * len(metrics))
     for name, r in rows.items():
+        iv = (intervals or {}).get(name, {})
+        cells = []
+        for m in metrics:
+            cell = COLUMNS[m][1].format(r[m]) if m in r else "-"
+            if m in iv and iv[m][0] == iv[m][0]:
+                cell += " [" + ", ".join(COLUMNS[m][1].format(v) for v in iv[m]) + "]"
+            cells.append(cell)
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def format_differences(differences: dict, metrics=SHOWN) -> str:
+    """Lines ``model - baseline: metric +d [lo, hi]*`` (``*``: the interval excludes 0)."""
+    lines = []
+    for name, bases in differences.items():
+        for base, values in bases.items():
+            cells = []
+            for m in metrics:
+                if m in values:
+                    d, lo, hi = values[m]
+                    fmt = COLUMNS[m][1]
+                    star = "*" if lo > 0 or hi < 0 else ""
+                    cells.append(f"{COLUMNS[m][0]} {fmt.format(d)} [{fmt.format(lo)}, {fmt.format(hi)}]{star}")
+            lines.append(f"{name} - {base}: " + "; ".join(cells))
+    return "\n".join(lines)
+
+
+def beats_in_words(differences: dict, name: str = "model") -> str:
+    """One sentence per baseline: which metrics the model is significantly better / worse on."""
+    out = []
+    for base, values in differences.get(name, {}).items():
+        better, worse = [], []
+        for m, (_, lo, hi) in values.items():
+            if m not in COLUMNS or not COLUMNS[m][2]:
+                continue
+            up = COLUMNS[m][2] == "↑"
+            if (lo > 0 and up) or (hi < 0 and not up):
+                better.append(COLUMNS[m][0])
+            elif (hi < 0 and up) or (lo > 0 and not up):
+                worse.append(COLUMNS[m][0])
         out.append(
-            f"| {name} | " + " | ".join(COLUMNS[m][1].format(r[m]) if m in r else "-" for m in metrics) + " |"
+            f"Against '{base}', the {name} is significantly better on: {', '.join(better) or 'nothing'}; "
+            f"significantly worse on: {', '.join(worse) or 'nothing'} (95% paired bootstrap)."
         )
     return "\n".join(out)
+
+
+def format_noise_floor(floor: dict[str, float]) -> str:
+    """The scorer's own error on real renders, and its per-factor R^2 on held-out identities."""
+    main = ", ".join(f"{k} {v:.3g}" for k, v in floor.items() if not k.startswith("r2/"))
+    r2 = ", ".join(f"{k[3:]} {v:.2f}" for k, v in floor.items() if k.startswith("r2/"))
+    return f"scorer noise floor on real renders: {main}" + (f"\nscorer per-factor R^2 (val identities): {r2}" if r2 else "")
 
 
 def write_json(path: Path, payload: dict) -> Path:
@@ -105,7 +181,7 @@ def load_pairs(path: str | Path) -> list[dict]:
     return rows
 
 
-def rank_pairs(path: str | Path, metric: str = "gt_masked_l1", output: str = "model") -> list[dict]:
+def rank_pairs(path: str | Path, metric: str = "gt_l1_face", output: str = "model") -> list[dict]:
     """The model's per-pair rows of an evaluation folder, best first by ``metric`` (its direction from
     :data:`COLUMNS`); pairs lacking the metric are left out."""
     rows = [r for r in load_pairs(path) if r["output"] == output and r.get(metric) is not None]

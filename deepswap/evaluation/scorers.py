@@ -20,9 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-# The synthetic renderer's pose ranges (deepswap.data.synthetic's factor table): a factor in [0, 1]
-# maps linearly onto yaw -35..35, pitch -20..20, roll -18..18 degrees.
-POSE_SPAN_DEG = torch.tensor([70.0, 40.0, 36.0])
+from deepswap.data.synthetic.params import POSE_SPAN_DEG as _SPAN
+
+# The synthetic renderer's pose ranges (one source of truth: deepswap.data.synthetic.params): a pose
+# factor f in [0, 1] is (f - 0.5) * span degrees.
+POSE_SPAN_DEG = torch.tensor(_SPAN)
 
 
 class Scorer:
@@ -33,8 +35,12 @@ class Scorer:
 
     def measure(self, images: Tensor) -> dict[str, Tensor | None]:
         """``(B, 3, H, W)`` in [-1, 1] -> ``embedding`` (B, D) unit, ``pose`` (B, 3) degrees (yaw, pitch,
-        roll), ``expression`` (B, K); a value is None where the instrument is missing."""
-        return {"embedding": None, "pose": None, "expression": None}
+        roll), ``expression`` (B, K), ``landmarks`` (B, 5, 2) pixels; None where the instrument is missing."""
+        return {"embedding": None, "pose": None, "expression": None, "landmarks": None}
+
+    def factor_r2(self) -> dict[str, float]:
+        """Held-out R^2 per identity factor, for scorers that read factors (else empty)."""
+        return {}
 
 
 class OracleScorer(Scorer):
@@ -43,20 +49,33 @@ class OracleScorer(Scorer):
     degrees, expression its four expression factors (smile, mouth open, eye open, brow raise; [0, 1])."""
 
     def __init__(
-        self, oracle: nn.Module, device: str | torch.device = "cpu", name: str = "synthetic factor oracle"
+        self,
+        oracle: nn.Module,
+        device: str | torch.device = "cpu",
+        name: str = "synthetic factor oracle",
+        factor_names: list[str] | None = None,
     ):
         self.oracle, self.name = oracle.eval().to(device), name
-        self.device = device
+        self.device, self.factor_names = device, factor_names
         self.missing = {}
 
     @torch.no_grad()
     def measure(self, images: Tensor) -> dict[str, Tensor]:
-        p = {k: v.float().cpu() for k, v in self.oracle.predict(images.to(self.device)).items()}
+        images = images.to(self.device)
+        p = {k: v.float().cpu() for k, v in self.oracle.predict(images).items()}
         return {
-            "embedding": F.normalize(p["identity"] - 0.5, dim=1),
-            "pose": p["pose"] * POSE_SPAN_DEG,
+            "embedding": F.normalize(self.oracle(images).float().cpu(), dim=1),  # reliability-weighted
+            "pose": (p["pose"] - 0.5) * POSE_SPAN_DEG,
             "expression": p["expression"],
+            "landmarks": p.get("landmarks"),
         }
+
+    def factor_r2(self) -> dict[str, float]:
+        r2 = getattr(self.oracle, "r2", None)
+        if r2 is None or not bool(torch.isfinite(r2).any()):
+            return {}
+        names = self.factor_names or [f"identity_{i}" for i in range(len(r2))]
+        return {n: round(float(v), 4) for n, v in zip(names, r2)}
 
 
 class EmbeddingScorer(Scorer):
@@ -72,13 +91,16 @@ class EmbeddingScorer(Scorer):
             "embedding": F.normalize(self.embed_fn(images).float(), dim=1).cpu(),
             "pose": None,
             "expression": None,
+            "landmarks": None,
         }
 
 
-def scorer_for(encoder: nn.Module, name: str = "identity encoder") -> Scorer:
+def scorer_for(encoder: nn.Module, name: str = "identity encoder", factor_names=None) -> Scorer:
     """A factor oracle (it has ``predict``) scores identity, pose and expression; any other encoder only
     identity."""
-    return OracleScorer(encoder, name=name) if hasattr(encoder, "predict") else EmbeddingScorer(encoder, name)
+    if hasattr(encoder, "predict"):
+        return OracleScorer(encoder, name=name, factor_names=factor_names)
+    return EmbeddingScorer(encoder, name)
 
 
 def _to_bgr_uint8(images: Tensor) -> list[np.ndarray]:
@@ -141,7 +163,7 @@ class RealScorer(Scorer):
         )
 
     def measure(self, images: Tensor) -> dict[str, Tensor | None]:
-        return {"embedding": self._embed(images), "pose": self._pose(images), "expression": None}
+        return {"embedding": self._embed(images), "pose": self._pose(images), "expression": None, "landmarks": None}
 
     @torch.no_grad()
     def _embed(self, images: Tensor) -> Tensor | None:

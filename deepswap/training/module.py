@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from deepswap.evaluation.metrics import face_union_mask, identity_cosine, masked_l1, psnr
+from deepswap.evaluation.metrics import identity_cosine, region_errors
 from deepswap.losses import AttributeLoss, FeatureMatchingLoss, IdentityLoss, LazyR1, ReconstructionLoss
 from deepswap.losses.spectral import SpectralLoss
 from deepswap.training.detector_step import CoTraining, align_checkpoint, snapshot_spec, write_snapshot
@@ -295,9 +295,9 @@ class FaceSwapModule(L.LightningModule):
         if self.detector is not None:
             self.cotrain.add_val_scores(self.detector, torch.cat([batch["target"], batch["source"]]), swap)
         if "truth" in batch:
-            mask = face_union_mask(batch["truth_mask"], batch["target_mask"])
-            metrics["val/gt_masked_l1"] = masked_l1(swap, batch["truth"], mask)
-            metrics["val/gt_psnr"] = psnr(swap, batch["truth"])
+            errors = region_errors(swap, batch["truth"], batch["truth_mask"], batch["target_mask"])
+            for k in ("gt_l1_face", "gt_l1", "gt_psnr"):
+                metrics[f"val/{k}"] = errors[k].nan_to_num(0.0)
         self.log_dict(
             {k: v.mean() for k, v in metrics.items()},
             sync_dist=True,
