@@ -9,8 +9,9 @@ Images are (H, W, 3) uint8 RGB arrays or file paths. Per face: align to the mode
 training size (``template="auto"``: ``"synthetic"`` for models trained on the synthetic world, else
 ``"arcface"``; see ``deepswap.faces.align``), run the EMA generator in batches, colour-correct the
 result to the target inside the face (LAB mean/std), and paste it back through the generator's soft
-mask (``GeneratorOutput.mask``; a feathered ellipse for generators without one) times a feathered
-crop border. Faces are numbered left to right. The source identity is the mean of the model's
+mask (``GeneratorOutput.mask``, if it has one) times the face region of the landmarks
+(``deepswap.faces.region``: nothing outside the face outline changes) times a feathered crop
+border. Faces are numbered left to right. The source identity is the mean of the model's
 identity-encoder embeddings of the largest face in each source image.
 
 Provenance: swapped images are watermarked and saved with the metadata record
@@ -35,6 +36,7 @@ import torch.nn.functional as F
 from deepswap import provenance
 from deepswap.api import SwapModel
 from deepswap.faces import align as al
+from deepswap.faces import region
 from deepswap.faces.analyser import Face, SyntheticSceneAnalyser, sort_faces
 from deepswap.faces.tracking import LandmarkSmoother
 from deepswap.faces.video import (
@@ -244,16 +246,23 @@ class FaceSwapper:
             masks.extend(mask)
         return images, masks
 
-    def _blend_mask(self, gen_mask: np.ndarray | None) -> np.ndarray:
-        if gen_mask is None:
-            return al.ellipse_mask(self.size, self.points)
-        return np.clip(gen_mask, 0, 1).astype(np.float32) * al.border_feather(self.size)
+    def blend_mask(self, face: Face, m: np.ndarray, gen_mask: np.ndarray | None) -> np.ndarray:
+        """(S, S) float32 paste weight: the face region from the landmarks (``deepswap.faces.region``;
+        the 106 points when the analyser gives them) x the generator's mask x a crop-border feather."""
+        dense = face.extra.get("landmark_2d_106")
+        outline = region.face_outline(
+            al.transform_points(face.kps, m),
+            None if dense is None else al.transform_points(dense, m),
+            template=self.template if isinstance(self.template, str) else "arcface",
+        )
+        mask = region.region_mask(self.size, outline) * al.border_feather(self.size)
+        return mask if gen_mask is None else mask * np.clip(gen_mask, 0, 1).astype(np.float32)
 
-    def composite(self, frame, crops, matrices, swapped, gen_masks) -> np.ndarray:
-        """Colour-correct each swapped crop and paste it into ``frame`` -> a new frame."""
+    def composite(self, frame, faces, crops, matrices, swapped, gen_masks) -> np.ndarray:
+        """Colour-correct each swapped crop and paste it into ``frame`` inside its face -> a new frame."""
         out = frame
-        for crop, m, fake, gen_mask in zip(crops, matrices, swapped, gen_masks):
-            mask = self._blend_mask(gen_mask)
+        for face, crop, m, fake, gen_mask in zip(faces, crops, matrices, swapped, gen_masks):
+            mask = self.blend_mask(face, m, gen_mask)
             if self.color_correction:
                 fake = al.match_color(fake, crop, mask)
             out = al.paste_back(out, fake, m, mask)
@@ -273,9 +282,10 @@ class FaceSwapper:
         chosen = self.select(image, faces, face_index, ref)
         result = image.copy()
         if chosen:
-            crops, mats = self.crops(image, [faces[i] for i in chosen])
+            picked = [faces[i] for i in chosen]
+            crops, mats = self.crops(image, picked)
             fakes, masks = self.generate(crops, source_id)
-            result = self.composite(image, crops, mats, fakes, masks)
+            result = self.composite(image, picked, crops, mats, fakes, masks)
         return self._save_image(result, faces, chosen, out)
 
     def _save_image(self, image, faces, chosen, out) -> SwapResult:
@@ -353,7 +363,9 @@ class FaceSwapper:
         for k, frame in enumerate(chunk):
             idx = [j for j, (kk, _) in enumerate(jobs) if kk == k]
             if idx:
-                frame = self.composite(frame, *([lst[j] for j in idx] for lst in (crops, mats, fakes, masks)))
+                faces = [jobs[j][1] for j in idx]
+                parts = ([lst[j] for j in idx] for lst in (crops, mats, fakes, masks))
+                frame = self.composite(frame, faces, *parts)
                 t0 = self._timed("paste", t0)
                 frame = (
                     provenance.embed(frame) if min(frame.shape[:2]) >= provenance.MIN_EMBED_SIDE else frame
