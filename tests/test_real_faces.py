@@ -22,18 +22,18 @@ from deepswap import provenance
 from deepswap.api import SwapModel
 from deepswap.faces.analyser import FaceAnalyser, ModelPackError
 from deepswap.faces.region import face_outline
-from deepswap.faces.video import read_image, write_image
+from deepswap.faces.video import VideoWriter, read_image, write_image
 from deepswap.swapper import FaceSwapper
 
 SIZE = 128
 GENERATOR = {
     "_target_": "deepswap.models.generators.deepswap_lite.DeepSwapLiteGenerator",
-    **dict(id_dim=64, base_channels=8, max_channels=16, n_down=2, n_blocks=1, w_dim=32),
+    **dict(id_dim=512, base_channels=8, max_channels=16, n_down=2, n_blocks=1, w_dim=32),
     **dict(mask_bias_init=2.0, residual_rgb=False),
 }
 ENCODER = {
     "_target_": "deepswap.models.identity.conv.ConvIdentityEncoder",
-    **dict(embedding_size=64, width=8, input_size=112),
+    **dict(embedding_size=512, width=8, input_size=112),
 }
 
 
@@ -181,3 +181,64 @@ def test_reference_picks_the_same_photo_and_needs_a_recogniser_on_the_cli(swappe
     assert main(args) == 0 and (tmp_path / "o.png").is_file()  # a detector-only pack is enough
     with pytest.raises(ModelPackError, match=r"recognition \(needed for --reference matching\)"):
         FaceAnalyser(pack, required={"recognition": "--reference matching"})
+
+
+def test_video_panning_over_a_crowd_swaps_every_frame(swapper, group, tmp_path):
+    clip, out = tmp_path / "pan.avi", tmp_path / "swapped.avi"
+    with VideoWriter(clip, 10, (640, 360)) as writer:  # faces enter, leave and change order
+        for x in np.linspace(0, 700, 8).astype(int):
+            writer.write(np.ascontiguousarray(group[300:660, x : x + 640]))
+    report = swapper.swap_video(group, clip, out, progress=False)
+    assert (report.frames, report.frames_swapped) == (8, 8)
+    assert report.faces_swapped >= 8 * 5
+    assert out.is_file() and provenance.read_metadata(out)["faces_swapped"] == report.faces_swapped
+
+
+def test_prepare_writes_aligned_crops_from_a_detector_only_pack(pack, photos, analyser, tmp_path):
+    from insightface.utils.face_align import norm_crop
+
+    from deepswap.prepare import prepare
+
+    raw = tmp_path / "raw"
+    for person, names in {"obama": ["obama.jpg", "obama2.jpg"], "biden": ["biden.jpg"]}.items():
+        (raw / person).mkdir(parents=True)
+        for name in names:
+            shutil.copy(photos[name], raw / person / name)
+    report = prepare(raw, tmp_path / "faces", model_pack=pack, size=112, progress=False)
+    assert report.totals["crops"] == 3 and not report.totals["failures"]
+    crop = read_image(tmp_path / "faces/biden" / next(p.name for p in (tmp_path / "faces/biden").iterdir()))
+    image = read_image(photos["biden.jpg"])
+    want = norm_crop(image, analyser.detect(image)[0].kps, 112)
+    assert np.abs(crop.astype(int) - want).mean() < 2
+
+
+def test_inswapper_export_swaps_a_real_photo_in_insightface(ckpt, analyser, photos, tmp_path):
+    from insightface.app.common import Face as InsightFace
+    from insightface.model_zoo import get_model
+
+    from deepswap.export import main
+
+    out = main([str(ckpt), "--format", "inswapper", "--out", str(tmp_path / "swap_128.onnx")])
+    swapper = get_model(str(out), providers=["CPUExecutionProvider"])
+    image = read_image(photos["obama.jpg"])
+    face = analyser.detect(image)[0]
+    model = SwapModel.from_checkpoint(ckpt)
+    source = FaceSwapper(model, analyser).source_embedding(photos["biden.jpg"])[0].numpy()
+    target = InsightFace(bbox=face.bbox, kps=face.kps, det_score=face.det_score)
+    bgr = np.ascontiguousarray(image[..., ::-1])
+    swapped = swapper.get(bgr, target, InsightFace(embedding=source), paste_back=True)
+    diff = np.abs(swapped.astype(int) - bgr).max(2)
+    assert diff[_inside(image.shape, [face], 0)].mean() > 5 and diff[:40, :40].max() == 0
+
+
+def test_detector_predict_scores_each_face_of_real_photos(analyser, photos):
+    from deepswap.detection import SmallDetector
+    from deepswap.detection.inference import predict
+
+    paths = [photos["obama.jpg"], photos["newton.png"], photos["solvay_conference_1927.jpg"]]
+    result = predict(SmallDetector(8), paths, None, 64, face_finder=analyser)
+    per_file = {Path(r["path"]).name: 0 for r in result.frames}
+    for row in result.frames:
+        assert row["status"] == "ok" and 0 <= float(row["prob"]) <= 1
+        per_file[Path(row["path"]).name] += 1
+    assert per_file == {"obama.jpg": 1, "newton.png": 1, "solvay_conference_1927.jpg": 29}
