@@ -38,6 +38,7 @@ from deepswap.api import SwapModel
 from deepswap.faces import align as al
 from deepswap.faces import region
 from deepswap.faces.analyser import Face, SyntheticSceneAnalyser, sort_faces
+from deepswap.faces.keyframes import KeyframeFaces
 from deepswap.faces.tracking import LandmarkSmoother
 from deepswap.faces.video import (
     MediaError,
@@ -99,6 +100,8 @@ class FaceSwapper:
         match_with: embeddings for ``reference`` matching: ``"analyser"`` (its recogniser), ``"model"``
             (the model's identity encoder) or ``"auto"`` (the analyser's when it gives embeddings).
         color_correction: LAB mean/std matching to the target. smoothing: landmark filter in videos.
+        detect_every: in videos, run the detector on every n-th frame and follow the faces by optical
+            flow in between (``deepswap.faces.keyframes``; 1: detect on every frame).
         metadata: extra fields for the provenance record.
     """
 
@@ -113,6 +116,7 @@ class FaceSwapper:
         color_correction: bool = True,
         smoothing: bool = True,
         metadata: dict | None = None,
+        detect_every: int = 1,
     ):
         if match_with not in ("auto", "analyser", "model"):
             raise SwapError(f"match_with must be auto, analyser or model, got {match_with!r}")
@@ -126,6 +130,7 @@ class FaceSwapper:
         self.points = al.template_points(self.template, self.size)
         self.batch_size, self.threshold, self.match_with = int(batch_size), float(threshold), match_with
         self.color_correction, self.smoothing = bool(color_correction), bool(smoothing)
+        self.detect_every = int(detect_every)
         self.device = next(model.generator.parameters()).device
         self.metadata = {
             "operation": "face_swap",
@@ -319,6 +324,7 @@ class FaceSwapper:
         ref = self.reference_embedding(reference) if reference is not None else None
         report = VideoReport(Path(out_path))
         smoother = LandmarkSmoother(enabled=self.smoothing)
+        finder = KeyframeFaces(self.analyser, self.detect_every)
         self.timings.clear()
         frames = iter_frames(video_path)
         with (
@@ -331,7 +337,9 @@ class FaceSwapper:
                 t0 = self._timed("decode", t0)
                 if not chunk:
                     break
-                done = self._swap_chunk(chunk, report, smoother, source_id, face_index, ref, info["fps"])
+                done = self._swap_chunk(
+                    chunk, report, (finder, smoother), source_id, face_index, ref, info["fps"]
+                )
                 t0 = time.perf_counter()
                 for frame in done:
                     writer.write(frame)
@@ -343,11 +351,12 @@ class FaceSwapper:
         report.timings = dict(self.timings)
         return report
 
-    def _swap_chunk(self, chunk, report, smoother, source_id, face_index, ref, fps):
+    def _swap_chunk(self, chunk, report, tracking, source_id, face_index, ref, fps):
         t0 = time.perf_counter()
+        finder, smoother = tracking
         jobs = []  # (frame index in chunk, face)
         for k, frame in enumerate(chunk):
-            faces = smoother.smooth(self.detect(frame), (report.frames + k) / fps)
+            faces = smoother.smooth(sort_faces(finder.detect(frame)), (report.frames + k) / fps)
             report.frames_without_face += not faces
             jobs += [(k, faces[i]) for i in self.select(frame, faces, face_index, ref)]
         t0 = self._timed("detect", t0)

@@ -242,3 +242,18 @@ def test_detector_predict_scores_each_face_of_real_photos(analyser, photos):
         assert row["status"] == "ok" and 0 <= float(row["prob"]) <= 1
         per_file[Path(row["path"]).name] += 1
     assert per_file == {"obama.jpg": 1, "newton.png": 1, "solvay_conference_1927.jpg": 29}
+
+
+def test_keyframe_tracking_follows_the_detector_between_keyframes(analyser, photos):
+    from deepswap.faces.keyframes import KeyframeFaces
+
+    image = read_image(photos["obama.jpg"])
+    frames = [
+        np.ascontiguousarray(image[40 + 6 * k : 840 + 6 * k, 20 + 9 * k : 820 + 9 * k]) for k in range(6)
+    ]
+    tracker = KeyframeFaces(analyser, interval=3)
+    for frame in frames:
+        tracked, detected = tracker.detect(frame), analyser.detect(frame)
+        assert len(tracked) == len(detected) == 1
+        assert np.abs(tracked[0].kps - detected[0].kps).max() < 4.0  # px, on a ~230 px face
+    assert tracker.keyframes == 2
