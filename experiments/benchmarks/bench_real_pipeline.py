@@ -11,6 +11,10 @@ DeepSwap-Lite at 128 px with random weights (the cost does not depend on them), 
   frame, optical flow in between (``deepswap.faces.keyframes``), landmark smoothing, face-region
   paste, colour correction and the provenance watermark. Ablation rows show what each setting buys.
 
+The fixtures' SCRFD graph has a fixed 640 x 640 input, so insightface ignores ``--det-size`` for it
+(it warns "det_size is already set"): the det320 rows equal det640 up to noise; a pack with a
+dynamic-shape detector (buffalo_l's det_10g) honours it. Detection cost then falls with the area.
+
 Flicker: mean absolute frame-to-frame change of the output inside the faces (outlines of SCRFD at
 640 on the original frames), divided by the same on the original clip (1.0: no flicker added).
 
