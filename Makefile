@@ -8,7 +8,7 @@ TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 export OMP_WAIT_POLICY ?= PASSIVE
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-full lint format clean bench
+.PHONY: help install fixtures train test test-full lint format clean bench
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,13 +22,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## Create .venv and install deepswap with its dev tools
 
+fixtures: $(STAMP)  ## Fetch the real-face test fixtures (SCRFD, photos) into ~/.cache/deepswap/fixtures
+	$(PY) tests/fixtures/fetch.py
+
 train: $(STAMP)  ## Train the main job (synthetic faces, CPU, ~15 min); extra Hydra overrides via ARGS="..."
 	$(PY) -m deepswap.train $(ARGS)
 
-test: $(STAMP)  ## Run the default test suite (no slow or GPU tests)
+test: $(STAMP) fixtures  ## Run the default test suite (no slow or GPU tests)
 	WANDB_MODE=disabled $(PY) -m pytest -q $(ARGS)
 
-test-full: $(STAMP)  ## Run every test, slow ones included
+test-full: $(STAMP) fixtures  ## Run every test, slow ones included
 	WANDB_MODE=disabled $(PY) -m pytest -q -m "not gpu" $(ARGS)
 
 bench: $(STAMP)  ## Print the renderer and generator benchmark tables

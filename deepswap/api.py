@@ -61,13 +61,25 @@ def read_checkpoint(path: str | Path) -> dict:
 
 @dataclass
 class SwapModel:
-    """EMA generator + the identity encoder it was trained with; ``config`` is the run's resolved config."""
+    """EMA generator + the identity encoder it was trained with; ``config`` is the run's resolved config.
+
+    ``identity_input`` resamples the generator's crops onto the 112 px ArcFace template before the
+    encoder (``deepswap.models.identity.align``; built from the config when not given)."""
 
     generator: nn.Module
     identity_encoder: nn.Module
     config: dict
     identity_spec: dict | None = None  # the encoder's build spec (None: IResNet of the configured depth)
     source: str | None = None  # the file the weights were loaded from
+    identity_input: nn.Module | None = None
+
+    def __post_init__(self) -> None:
+        if self.identity_input is None:
+            from deepswap.models.identity.align import ArcFaceInput, crop_alignment
+
+            self.identity_input = ArcFaceInput.for_encoder(
+                self.identity_encoder, self.image_size, crop_alignment(self.config)
+            )
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> SwapModel:
@@ -98,8 +110,9 @@ class SwapModel:
 
     @torch.no_grad()
     def embed(self, images: Tensor) -> Tensor:
-        """``(B, 3, H, W)`` in [-1, 1] -> L2-normalised identity embeddings ``(B, D)``."""
-        return F.normalize(self.identity_encoder(images).float(), dim=1)
+        """``(B, 3, S, S)`` crops in [-1, 1] at the model's size -> L2-normalised embeddings ``(B, D)``."""
+        crops = self.identity_input.to(images.device)(images)
+        return F.normalize(self.identity_encoder(crops).float(), dim=1)
 
     @torch.no_grad()
     def swap(self, target: Tensor, source: Tensor) -> Tensor:

@@ -93,8 +93,9 @@ def _check_out(kind: str, out: Path) -> None:
 def _analyser(args, paths: list[Path], checkpoint_template: str):
     from deepswap.swapper import SwapError
 
-    if args.model_pack:
-        return FaceAnalyser(args.model_pack, device=args.device)
+    if args.model_pack:  # faces and 5 points; a recogniser only where an option needs one
+        needs = {"recognition": "--reference matching"} if args.reference else {}
+        return FaceAnalyser(args.model_pack, required=needs, device=args.device)
     if args.synthetic or checkpoint_template == "synthetic":
         return SyntheticSceneAnalyser.from_files(paths)
     raise SwapError("this checkpoint was trained on aligned photos: give --model-pack DIR (e.g. buffalo_l)")

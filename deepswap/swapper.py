@@ -9,8 +9,9 @@ Images are (H, W, 3) uint8 RGB arrays or file paths. Per face: align to the mode
 training size (``template="auto"``: ``"synthetic"`` for models trained on the synthetic world, else
 ``"arcface"``; see ``deepswap.faces.align``), run the EMA generator in batches, colour-correct the
 result to the target inside the face (LAB mean/std), and paste it back through the generator's soft
-mask (``GeneratorOutput.mask``; a feathered ellipse for generators without one) times a feathered
-crop border. Faces are numbered left to right. The source identity is the mean of the model's
+mask (``GeneratorOutput.mask``, if it has one) times the face region of the landmarks
+(``deepswap.faces.region``: nothing outside the face outline changes) times a feathered crop
+border. Faces are numbered left to right. The source identity is the mean of the model's
 identity-encoder embeddings of the largest face in each source image.
 
 Provenance: swapped images are watermarked and saved with the metadata record
@@ -35,7 +36,9 @@ import torch.nn.functional as F
 from deepswap import provenance
 from deepswap.api import SwapModel
 from deepswap.faces import align as al
+from deepswap.faces import region
 from deepswap.faces.analyser import Face, SyntheticSceneAnalyser, sort_faces
+from deepswap.faces.keyframes import KeyframeFaces
 from deepswap.faces.tracking import LandmarkSmoother
 from deepswap.faces.video import (
     MediaError,
@@ -97,6 +100,8 @@ class FaceSwapper:
         match_with: embeddings for ``reference`` matching: ``"analyser"`` (its recogniser), ``"model"``
             (the model's identity encoder) or ``"auto"`` (the analyser's when it gives embeddings).
         color_correction: LAB mean/std matching to the target. smoothing: landmark filter in videos.
+        detect_every: in videos, run the detector on every n-th frame and follow the faces by optical
+            flow in between (``deepswap.faces.keyframes``; 1: detect on every frame).
         metadata: extra fields for the provenance record.
     """
 
@@ -111,6 +116,7 @@ class FaceSwapper:
         color_correction: bool = True,
         smoothing: bool = True,
         metadata: dict | None = None,
+        detect_every: int = 1,
     ):
         if match_with not in ("auto", "analyser", "model"):
             raise SwapError(f"match_with must be auto, analyser or model, got {match_with!r}")
@@ -124,6 +130,7 @@ class FaceSwapper:
         self.points = al.template_points(self.template, self.size)
         self.batch_size, self.threshold, self.match_with = int(batch_size), float(threshold), match_with
         self.color_correction, self.smoothing = bool(color_correction), bool(smoothing)
+        self.detect_every = int(detect_every)
         self.device = next(model.generator.parameters()).device
         self.metadata = {
             "operation": "face_swap",
@@ -244,16 +251,23 @@ class FaceSwapper:
             masks.extend(mask)
         return images, masks
 
-    def _blend_mask(self, gen_mask: np.ndarray | None) -> np.ndarray:
-        if gen_mask is None:
-            return al.ellipse_mask(self.size, self.points)
-        return np.clip(gen_mask, 0, 1).astype(np.float32) * al.border_feather(self.size)
+    def blend_mask(self, face: Face, m: np.ndarray, gen_mask: np.ndarray | None) -> np.ndarray:
+        """(S, S) float32 paste weight: the face region from the landmarks (``deepswap.faces.region``;
+        the 106 points when the analyser gives them) x the generator's mask x a crop-border feather."""
+        dense = face.extra.get("landmark_2d_106")
+        outline = region.face_outline(
+            al.transform_points(face.kps, m),
+            None if dense is None else al.transform_points(dense, m),
+            template=self.template if isinstance(self.template, str) else "arcface",
+        )
+        mask = region.region_mask(self.size, outline) * al.border_feather(self.size)
+        return mask if gen_mask is None else mask * np.clip(gen_mask, 0, 1).astype(np.float32)
 
-    def composite(self, frame, crops, matrices, swapped, gen_masks) -> np.ndarray:
-        """Colour-correct each swapped crop and paste it into ``frame`` -> a new frame."""
+    def composite(self, frame, faces, crops, matrices, swapped, gen_masks) -> np.ndarray:
+        """Colour-correct each swapped crop and paste it into ``frame`` inside its face -> a new frame."""
         out = frame
-        for crop, m, fake, gen_mask in zip(crops, matrices, swapped, gen_masks):
-            mask = self._blend_mask(gen_mask)
+        for face, crop, m, fake, gen_mask in zip(faces, crops, matrices, swapped, gen_masks):
+            mask = self.blend_mask(face, m, gen_mask)
             if self.color_correction:
                 fake = al.match_color(fake, crop, mask)
             out = al.paste_back(out, fake, m, mask)
@@ -273,9 +287,10 @@ class FaceSwapper:
         chosen = self.select(image, faces, face_index, ref)
         result = image.copy()
         if chosen:
-            crops, mats = self.crops(image, [faces[i] for i in chosen])
+            picked = [faces[i] for i in chosen]
+            crops, mats = self.crops(image, picked)
             fakes, masks = self.generate(crops, source_id)
-            result = self.composite(image, crops, mats, fakes, masks)
+            result = self.composite(image, picked, crops, mats, fakes, masks)
         return self._save_image(result, faces, chosen, out)
 
     def _save_image(self, image, faces, chosen, out) -> SwapResult:
@@ -309,6 +324,7 @@ class FaceSwapper:
         ref = self.reference_embedding(reference) if reference is not None else None
         report = VideoReport(Path(out_path))
         smoother = LandmarkSmoother(enabled=self.smoothing)
+        finder = KeyframeFaces(self.analyser, self.detect_every)
         self.timings.clear()
         frames = iter_frames(video_path)
         with (
@@ -321,7 +337,9 @@ class FaceSwapper:
                 t0 = self._timed("decode", t0)
                 if not chunk:
                     break
-                done = self._swap_chunk(chunk, report, smoother, source_id, face_index, ref, info["fps"])
+                done = self._swap_chunk(
+                    chunk, report, (finder, smoother), source_id, face_index, ref, info["fps"]
+                )
                 t0 = time.perf_counter()
                 for frame in done:
                     writer.write(frame)
@@ -333,11 +351,12 @@ class FaceSwapper:
         report.timings = dict(self.timings)
         return report
 
-    def _swap_chunk(self, chunk, report, smoother, source_id, face_index, ref, fps):
+    def _swap_chunk(self, chunk, report, tracking, source_id, face_index, ref, fps):
         t0 = time.perf_counter()
+        finder, smoother = tracking
         jobs = []  # (frame index in chunk, face)
         for k, frame in enumerate(chunk):
-            faces = smoother.smooth(self.detect(frame), (report.frames + k) / fps)
+            faces = smoother.smooth(sort_faces(finder.detect(frame)), (report.frames + k) / fps)
             report.frames_without_face += not faces
             jobs += [(k, faces[i]) for i in self.select(frame, faces, face_index, ref)]
         t0 = self._timed("detect", t0)
@@ -353,7 +372,9 @@ class FaceSwapper:
         for k, frame in enumerate(chunk):
             idx = [j for j, (kk, _) in enumerate(jobs) if kk == k]
             if idx:
-                frame = self.composite(frame, *([lst[j] for j in idx] for lst in (crops, mats, fakes, masks)))
+                faces = [jobs[j][1] for j in idx]
+                parts = ([lst[j] for j in idx] for lst in (crops, mats, fakes, masks))
+                frame = self.composite(frame, faces, *parts)
                 t0 = self._timed("paste", t0)
                 frame = (
                     provenance.embed(frame) if min(frame.shape[:2]) >= provenance.MIN_EMBED_SIDE else frame

@@ -82,3 +82,24 @@ def execute_notebook(name: str) -> list[dict]:
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
     ).execute()
     return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+
+
+@pytest.fixture(scope="session")
+def real_fixtures() -> Path:
+    """The real-face fixture cache (SCRFD model, photos, ground truth) that ``make fixtures`` fills.
+
+    Missing or incomplete: the test fails (no skip), saying how to get it."""
+    import importlib.util
+
+    script = Path(__file__).parent / "fixtures" / "fetch.py"
+    spec = importlib.util.spec_from_file_location("fixture_fetch", script)
+    fetch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fetch)
+    root = fetch.cache_dir()
+    if not fetch.is_complete(root):
+        pytest.fail(
+            f"real-face fixtures missing or incomplete in {root}: run `make fixtures` "
+            "(or python tests/fixtures/fetch.py; set DEEPSWAP_FIXTURES to use another folder)",
+            pytrace=False,
+        )
+    return root

@@ -180,7 +180,8 @@ def test_missing_model_pack_names_the_folder_and_files(tmp_path):
     with pytest.raises(ModelPackError, match="no model for detection.*det_10g.onnx"):
         FaceAnalyser(pack)
     _tiny_recogniser(pack / "w600k_r50.onnx")  # routed by insightface to ArcFaceONNX: no detector yet
-    with pytest.raises(ModelPackError, match="no model for detection\\. .*det_10g.onnx"):
+    missing = r"no model for detection \(needed for finding faces\)\. .*det_10g.onnx"
+    with pytest.raises(ModelPackError, match=missing):
         FaceAnalyser(pack)
     (pack / "det_10g.onnx").write_bytes(b"not an onnx graph")
     with pytest.raises(ModelPackError, match="det_10g.onnx in .* is not a readable ONNX model"):

@@ -187,22 +187,6 @@ def border_feather(size: int, width: float = 0.06) -> np.ndarray:
     return np.outer(ramp, ramp)
 
 
-def ellipse_mask(size: int, points: np.ndarray, feather: float = 0.08) -> np.ndarray:
-    """(size, size) float32 feathered ellipse around the face whose 5 crop points are ``points``:
-    eye line to below the mouth vertically, a little wider than the eyes and mouth corners."""
-    pts = np.asarray(points, np.float64)
-    eyes, mouth = pts[:2].mean(0), pts[3:].mean(0)
-    height = np.linalg.norm(mouth - eyes)
-    width = max(np.linalg.norm(pts[1] - pts[0]), np.linalg.norm(pts[4] - pts[3]))
-    centre = (eyes + mouth) / 2
-    angle = np.degrees(np.arctan2(pts[1, 1] - pts[0, 1], pts[1, 0] - pts[0, 0]))
-    axes = (max(int(round(width * 0.95)), 1), max(int(round(height * 1.35)), 1))
-    mask = np.zeros((size, size), np.float32)
-    cv2.ellipse(mask, (int(round(centre[0])), int(round(centre[1]))), axes, angle, 0, 360, 1.0, -1)
-    sigma = max(feather * size, 0.5)
-    return cv2.GaussianBlur(mask, (0, 0), sigma) * border_feather(size)
-
-
 def _check_size(size: int) -> int:
     if int(size) != size or not MIN_SIZE <= size <= MAX_SIZE:
         raise ValueError(f"crop size must be an integer in [{MIN_SIZE}, {MAX_SIZE}], got {size}")

@@ -31,8 +31,8 @@ PACK_FILES = {
     "2d106det.onnx": "106 2-D landmarks",
     "genderage.onnx": "gender and age",
 }
-DEFAULT_MODULES = ("detection", "recognition", "landmark_3d_68")  # used when the pack has them
-REQUIRED_MODULES = ("detection", "recognition")
+DEFAULT_MODULES = ("detection", "recognition", "landmark_3d_68", "landmark_2d_106")  # when present
+REQUIRED_MODULES = ("detection",)  # a swap or a prepare run needs only faces and their 5 points
 
 
 class ModelPackError(FileNotFoundError):
@@ -116,7 +116,9 @@ class FaceAnalyser:
     Args:
         pack: folder of ``.onnx`` files (``buffalo_l``: see ``PACK_FILES``).
         modules: tasks to use when the pack has them (insightface task names; pose comes from
-            ``landmark_3d_68``). required: tasks whose absence raises :class:`ModelPackError`.
+            ``landmark_3d_68``, the face outline for pasting from ``landmark_2d_106``).
+        required: tasks whose absence raises :class:`ModelPackError`: names, or ``{task: what needs
+            it}`` so the message says why (``{"recognition": "--reference matching"}``).
         device: ``"cpu"`` or ``"cuda"`` (onnxruntime's CUDA provider must be installed).
         det_size: detector input size; det_thresh: minimum detection score.
     """
@@ -125,7 +127,7 @@ class FaceAnalyser:
         self,
         pack: str | Path,
         modules: tuple[str, ...] = DEFAULT_MODULES,
-        required: tuple[str, ...] = REQUIRED_MODULES,
+        required: tuple[str, ...] | dict[str, str] = REQUIRED_MODULES,
         device: str = "cpu",
         det_size: tuple[int, int] = (640, 640),
         det_thresh: float = 0.5,
@@ -135,12 +137,11 @@ class FaceAnalyser:
         if not folder.is_dir():
             raise ModelPackError(_pack_message(folder, f"model pack folder {folder} does not exist"))
         models = _load_pack(folder, device, threads)
-        missing = [m for m in ("detection", *required) if m not in models]
+        needs = {"detection": "finding faces", **_reasons(required)}
+        missing = [f"{task} (needed for {why})" for task, why in needs.items() if task not in models]
         if missing:
             raise ModelPackError(
-                _pack_message(
-                    folder, f"model pack {folder} has no model for {', '.join(dict.fromkeys(missing))}"
-                )
+                _pack_message(folder, f"model pack {folder} has no model for {', '.join(missing)}")
             )
         self.folder = folder
         self.models = {
@@ -179,6 +180,7 @@ class FaceAnalyser:
                 if task != "detection":
                     model.get(bgr, raw)
             emb = raw.embedding
+            outline = raw.get("landmark_2d_106")
             faces.append(
                 Face(
                     bbox=np.asarray(raw.bbox, np.float32),
@@ -188,9 +190,15 @@ class FaceAnalyser:
                     if emb is None
                     else (emb / max(np.linalg.norm(emb), 1e-12)).astype(np.float32),
                     pose=None if raw.pose is None else np.asarray(raw.pose, np.float32),
+                    extra={} if outline is None else {"landmark_2d_106": np.asarray(outline, np.float32)},
                 )
             )
         return sort_faces(faces)
+
+
+def _reasons(required) -> dict[str, str]:
+    reasons = required if isinstance(required, dict) else dict.fromkeys(required, "this run")
+    return {str(k): str(v) for k, v in reasons.items() if k != "detection"}
 
 
 def _load_pack(folder: Path, device: str, threads: int | None = None) -> dict:

@@ -64,8 +64,8 @@ class _Track:
 class LandmarkSmoother:
     """Per-video state: ``smooth(faces, t)`` -> the faces with filtered ``kps`` (new objects).
 
-    A face continues the unused track whose last box overlaps it most (IoU >= ``min_iou``); tracks
-    unseen for ``max_gap`` seconds end. ``enabled=False`` passes faces through.
+    A face continues the free track whose last box overlaps it most (IoU >= ``min_iou``; see
+    :meth:`assign`); tracks unseen for ``max_gap`` seconds end. ``enabled=False`` passes faces through.
     """
 
     def __init__(self, min_iou: float = 0.3, max_gap: float = 0.5, enabled: bool = True, **filter_kwargs):
@@ -74,21 +74,42 @@ class LandmarkSmoother:
         self.tracks: list[_Track] = []
 
     def smooth(self, faces: list[Face], t: float) -> list[Face]:
+        """Faces of the frame at ``t`` seconds -> the same faces, in the same order, kps filtered."""
         if not self.enabled:
             return faces
         self.tracks = [tr for tr in self.tracks if t - tr.last_seen <= self.max_gap]
-        free = list(self.tracks)
+        owner = self.assign(faces)
         out = []
-        for face in sorted(faces, key=lambda f: -f.area):
-            best = max(free, key=lambda tr: iou(tr.bbox, face.bbox), default=None)
-            if best is None or iou(best.bbox, face.bbox) < self.min_iou:
-                best = _Track(face.bbox, t, OneEuroFilter(**self.filter_kwargs))
-                self.tracks.append(best)
+        for i, face in enumerate(faces):
+            if owner[i] is None:
+                self.tracks.append(_Track(face.bbox, t, OneEuroFilter(**self.filter_kwargs)))
+                track = self.tracks[-1]
             else:
-                free.remove(best)
-            best.bbox, best.last_seen = face.bbox, t
+                track = self.tracks[owner[i]]
+            track.bbox, track.last_seen = face.bbox, t
             diag = float(np.hypot(face.bbox[2] - face.bbox[0], face.bbox[3] - face.bbox[1]))
-            kps = best.filter(face.kps, t, scale=diag).astype(np.float32)
-            out.append((face, replace(face, kps=kps)))
-        order = {id(f): i for i, f in enumerate(faces)}
-        return [new for _, new in sorted(out, key=lambda pair: order[id(pair[0])])]
+            out.append(replace(face, kps=track.filter(face.kps, t, scale=diag).astype(np.float32)))
+        return out
+
+    def assign(self, faces: list[Face]) -> list[int | None]:
+        """-> for each face (by index) the index of the track it continues, or None (a new face).
+
+        Greedy on box overlap: the best-overlapping (track, face) pair first, each track and face used
+        once, pairs below ``min_iou`` never. Only indices are compared, never face or track objects."""
+        pairs = sorted(
+            (
+                (iou(track.bbox, face.bbox), ti, fi)
+                for ti, track in enumerate(self.tracks)
+                for fi, face in enumerate(faces)
+            ),
+            key=lambda p: -p[0],
+        )
+        owner: list[int | None] = [None] * len(faces)
+        used = set()
+        for overlap, ti, fi in pairs:
+            if overlap < self.min_iou:
+                break
+            if ti not in used and owner[fi] is None:
+                owner[fi] = ti
+                used.add(ti)
+        return owner

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from deepswap.evaluation.metrics import identity_cosine, region_errors
 from deepswap.losses import AttributeLoss, FeatureMatchingLoss, IdentityLoss, LazyR1, ReconstructionLoss
 from deepswap.losses.spectral import SpectralLoss
+from deepswap.models.identity.align import ArcFaceInput
 from deepswap.training.detector_step import CoTraining, align_checkpoint, snapshot_spec, write_snapshot
 from deepswap.training.ema import EMA
 
@@ -68,6 +69,8 @@ class FaceSwapModule(L.LightningModule):
             (``(B, 3, H, W) -> (B,)`` logits, positive = fake), its partial optimiser and the
             :class:`~deepswap.training.detector_step.CoTraining` kwargs (mode, replay, ...).
         spectral: ``{weight, mode, min_radius}`` of the generator's :class:`SpectralLoss` (weight 0: off).
+        identity_crop: ``{size, alignment}`` of the training crops; ArcFace crops are resampled onto
+            the 112 px template before each identity encoder (``deepswap.models.identity.align``).
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class FaceSwapModule(L.LightningModule):
         optimizer_det: Callable | None = None,
         detector_settings: dict | None = None,
         spectral: dict | None = None,
+        identity_crop: dict | None = None,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -102,6 +106,11 @@ class FaceSwapModule(L.LightningModule):
         self.eval_identity_encoder = (
             eval_identity_encoder.eval().requires_grad_(False) if eval_identity_encoder is not None else None
         )
+        crop = dict(identity_crop or {"size": 0, "alignment": "none"})
+        self.identity_input = ArcFaceInput.for_encoder(identity_encoder, **crop)
+        self.eval_identity_input = None
+        if eval_identity_encoder is not None:
+            self.eval_identity_input = ArcFaceInput.for_encoder(eval_identity_encoder, **crop)
         self.ema = EMA(generator, ema_decay)
         self.adversarial_loss = adversarial_loss
         self.weights = {k: float(loss_weights.get(k, 0.0)) for k in LOSS_NAMES}
@@ -136,7 +145,11 @@ class FaceSwapModule(L.LightningModule):
 
     def embed(self, images: Tensor, encoder: nn.Module | None = None) -> Tensor:
         """``(B, 3, H, W)`` in [-1, 1] -> L2-normalised ``(B, D)`` embedding."""
-        return F.normalize((encoder or self.identity_encoder)(images).float(), dim=1)
+        if encoder is None or encoder is self.identity_encoder:
+            encoder, stage = self.identity_encoder, self.identity_input
+        else:
+            stage = self.eval_identity_input if encoder is self.eval_identity_encoder else nn.Identity()
+        return F.normalize(encoder(stage(images)).float(), dim=1)
 
     @property
     def kimg(self) -> float:
@@ -227,6 +240,7 @@ class FaceSwapModule(L.LightningModule):
         terms = {"adversarial": self.adversarial_loss.g_loss(d_out.logits)}
         if w["identity"]:
             seen = random_affine(out.image, self.identity_jitter) if self.identity_jitter else out.image
+            seen = self.identity_input(seen)
             terms["identity"] = self.identity_loss(self.identity_encoder(seen), source_id)
         if w["reconstruction"]:
             terms["reconstruction"] = self.reconstruction_loss(out.image, target, same)

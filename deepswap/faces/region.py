@@ -1,0 +1,71 @@
+"""Where a face is: an outline polygon from its landmarks and a feathered mask of it, so a swap's paste
+stays on the face and leaves hair, ears, shoulders and background alone.
+
+- From the 5 ArcFace points: an ellipse fixed in a template's 112 px frame (``OUTLINES``: for
+  ``"arcface"`` mid-forehead to chin and cheek to cheek of insightface's aligned crops; for
+  ``"synthetic"`` the same on the synthetic renders, whose eyes sit wider and mouths higher) is mapped
+  onto the face by the similarity that takes the template's 5 points to the face's, and joined with
+  the 5 points themselves (their convex hull): the hull of the 5 points grown to the face outline. It
+  follows the face's position, size and roll; it cannot follow a jaw that yaw hides.
+- From 106 points (insightface's ``2d106det``, when the pack has it): their convex hull (jaw line and
+  brows), joined with the upper half of the 5-point outline for the forehead the 106 points leave out.
+
+Points are ``(x, y)`` pixels in any frame (a photo or an aligned crop): the outline is computed in the
+points' own frame. :func:`region_mask` rasterises an outline into a ``(size, size)`` float mask that
+is 1 well inside, falls smoothly to 0 at the outline and is exactly 0 outside it.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from deepswap.faces.align import similarity, template_points
+
+# template -> (centre, half-axes) of the face ellipse, px in its 112 px frame. ArcFace: eyes at
+# y = 51.6, mouth at 92.3; the ellipse spans x 16..96, y 22..112 (mid-forehead to chin).
+OUTLINES = {"arcface": ((56.0, 67.0), (40.0, 45.0)), "synthetic": ((55.5, 66.0), (36.0, 38.0))}
+
+
+def _ellipse(template: str, grow: float, n: int = 48) -> np.ndarray:
+    (cx, cy), axes = OUTLINES[template]
+    angle = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    ax, ay = np.asarray(axes) * grow
+    return np.stack([cx + ax * np.cos(angle), cy + ay * np.sin(angle)], 1)
+
+
+def face_outline(
+    kps: np.ndarray, landmarks_106: np.ndarray | None = None, template: str = "arcface", grow: float = 1.0
+) -> np.ndarray:
+    """(5, 2) ArcFace-order points (and optionally (106, 2) points) -> (N, 2) float32 convex outline.
+
+    ``template``: a key of ``OUTLINES``, the frame the faces' proportions come from; ``grow`` scales
+    the ellipse about its centre (1.0: mid-forehead to chin)."""
+    if template not in OUTLINES:
+        raise ValueError(f"template must be one of {sorted(OUTLINES)}, got {template!r}")
+    kps = np.asarray(kps, np.float64).reshape(5, 2)
+    frame = template_points(template, 112).astype(np.float64)
+    to_face = similarity(frame, kps)
+    ellipse = _ellipse(template, grow) @ to_face[:, :2].T + to_face[:, 2]
+    points = [kps, ellipse]
+    if landmarks_106 is not None:
+        dense = np.asarray(landmarks_106, np.float64).reshape(-1, 2)
+        above_eyes = _ellipse(template, grow)[:, 1] < frame[:2, 1].mean()
+        points = [kps, dense, ellipse[above_eyes]]
+    hull = cv2.convexHull(np.concatenate(points).astype(np.float32))
+    return hull.reshape(-1, 2)
+
+
+def region_mask(size: int, outline: np.ndarray, feather: float = 0.12) -> np.ndarray:
+    """(size, size) float32 mask of the ``outline`` polygon (crop pixels): 1 deep inside, rising from 0
+    at the outline over ``feather`` x the outline's width (smoothstep of the distance to the edge),
+    exactly 0 outside."""
+    poly = np.asarray(outline, np.float64).reshape(-1, 2)
+    inside = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(inside, [np.round(poly * 16).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=4)
+    if not inside.any():
+        return inside.astype(np.float32)
+    width = max(float(np.ptp(poly[:, 0])), 1.0)
+    dist = cv2.distanceTransform(inside, cv2.DIST_L2, 5)
+    ramp = np.clip(dist / max(feather * width, 1.0), 0, 1)
+    return (ramp * ramp * (3 - 2 * ramp)).astype(np.float32)

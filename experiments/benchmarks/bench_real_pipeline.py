@@ -1,0 +1,230 @@
+"""deepswap's video pipeline against the plain insightface one, on 720p clips of real photos, real SCRFD.
+
+Clips (made here from the ``make fixtures`` photos): "one face", a slow zoom and pan over obama.jpg;
+"crowd", a pan over the Solvay 1927 photo (up to ~15 faces in view). Model: deepswap's default
+DeepSwap-Lite at 128 px with random weights (the cost does not depend on them), exported with
+``python -m deepswap.export --format inswapper`` for the insightface side.
+
+- insightface: SCRFD on every frame at its default 640 x 640, then ``INSwapper.get(frame, face,
+  source, paste_back=True)`` per face (what roop and FaceFusion build on).
+- deepswap: ``FaceSwapper.swap_video`` with SCRFD at ``--det-size`` on every ``--detect-every``-th
+  frame, optical flow in between (``deepswap.faces.keyframes``), landmark smoothing, face-region
+  paste, colour correction and the provenance watermark. Ablation rows show what each setting buys.
+
+The fixtures' SCRFD graph has a fixed 640 x 640 input, so insightface ignores ``--det-size`` for it
+(it warns "det_size is already set"): the det320 rows equal det640 up to noise; a pack with a
+dynamic-shape detector (buffalo_l's det_10g) honours it. Detection cost then falls with the area.
+
+Flicker: mean absolute frame-to-frame change of the output inside the faces (outlines of SCRFD at
+640 on the original frames), divided by the same on the original clip (1.0: no flicker added).
+
+    python experiments/benchmarks/bench_real_pipeline.py --frames 48 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from deepswap.api import SwapModel  # noqa: E402
+from deepswap.faces.analyser import FaceAnalyser  # noqa: E402
+from deepswap.faces.region import face_outline  # noqa: E402
+from deepswap.faces.video import VideoWriter, iter_frames, read_image  # noqa: E402
+from deepswap.models.generators.deepswap_lite import DeepSwapLiteGenerator  # noqa: E402
+from deepswap.models.identity.conv import ConvIdentityEncoder  # noqa: E402
+from deepswap.swapper import FaceSwapper  # noqa: E402
+
+W, H = 1280, 720
+STAGES = ("decode", "detect", "align", "swap", "paste", "watermark", "encode")
+
+
+def fixtures() -> Path:
+    root = Path(os.environ.get("DEEPSWAP_FIXTURES", "~/.cache/deepswap/fixtures")).expanduser()
+    if not (root / "manifest.json").is_file():
+        sys.exit(f"no fixtures in {root}: run `make fixtures` first")
+    return root
+
+
+def make_clip(image: np.ndarray, path: Path, frames: int, zoom: tuple[float, float], pan: float) -> Path:
+    """A 1280x720 clip of windows moving over ``image`` (scale ``zoom[0]`` -> ``zoom[1]``, ``pan`` of
+    the free width left to right)."""
+    h, w = image.shape[:2]
+    with VideoWriter(path, 25, (W, H)) as writer:
+        for t in np.linspace(0, 1, frames):
+            scale = zoom[0] + (zoom[1] - zoom[0]) * t
+            cw, ch = min(w, W / scale), min(h, H / scale)
+            x0 = (w - cw) * (0.5 + pan * (t - 0.5)) if pan else (w - cw) / 2
+            y0 = (h - ch) / 2
+            m = np.array([[W / cw, 0, -x0 * W / cw], [0, H / ch, -y0 * H / ch]])
+            writer.write(cv2.warpAffine(image, m, (W, H), flags=cv2.INTER_LINEAR))
+    return path
+
+
+def build_model(path: Path) -> SwapModel:
+    torch.manual_seed(0)
+    gen, enc = DeepSwapLiteGenerator().eval(), ConvIdentityEncoder(512, input_size=112).eval()
+    cfg = {
+        "generator": {"_target_": "deepswap.models.generators.deepswap_lite.DeepSwapLiteGenerator"},
+        "data": {"size": 128, "alignment": "arcface"},
+    }
+    state = {"ema.shadow." + k: v for k, v in gen.state_dict().items()}
+    state |= {"identity_encoder." + k: v for k, v in enc.state_dict().items()}
+    spec = {"_target_": "deepswap.models.identity.conv.ConvIdentityEncoder", "input_size": 112}
+    torch.save(
+        {"state_dict": state, "deepswap": {"format": 1, "config": cfg, "identity_encoder": spec}}, path
+    )
+    return SwapModel.from_checkpoint(path)
+
+
+def run_deepswap(model, pack, threads, clip, out, source, det_size, every) -> dict:
+    analyser = FaceAnalyser(pack, det_size=(det_size, det_size), threads=threads)
+    swapper = FaceSwapper(model, analyser, batch_size=4, detect_every=every)
+    source_id = swapper.source_embedding(source)
+    start = time.perf_counter()
+    report = swapper.swap_video(source_id, clip, out, progress=False)
+    wall = time.perf_counter() - start
+    return {"wall": wall, "frames": report.frames, "faces": report.faces_swapped, **report.timings}
+
+
+def run_insightface(onnx_path, pack, threads, clip, out, source_embedding) -> dict:
+    import onnxruntime
+    from insightface.app.common import Face
+    from insightface.model_zoo import get_model
+
+    opts = onnxruntime.SessionOptions()
+    opts.intra_op_num_threads = threads
+    providers = ["CPUExecutionProvider"]
+    det = get_model(str(pack / "det_10g.onnx"), providers=providers, sess_options=opts)
+    det.prepare(-1, input_size=(640, 640), det_thresh=0.5)
+    swapper = get_model(str(onnx_path), providers=providers, sess_options=opts)
+    source = Face(embedding=source_embedding)
+    t = dict.fromkeys(("decode", "detect", "swap", "encode"), 0.0)
+    cap, frames, faces = cv2.VideoCapture(str(clip)), 0, 0
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"MJPG"), 25, (W, H))
+    start = t0 = time.perf_counter()
+    while True:
+        ok, frame = cap.read()
+        t1 = time.perf_counter()
+        t["decode"] += t1 - t0
+        if not ok:
+            break
+        boxes, kpss = det.detect(frame, max_num=0)
+        t2 = time.perf_counter()
+        t["detect"] += t2 - t1
+        for box, kps in zip(boxes, kpss):
+            frame = swapper.get(frame, Face(bbox=box[:4], kps=kps, det_score=box[4]), source, paste_back=True)
+        t3 = time.perf_counter()
+        t["swap"] += t3 - t2
+        writer.write(frame)
+        t0 = time.perf_counter()
+        t["encode"] += t0 - t3
+        frames, faces = frames + 1, faces + len(boxes)
+    wall = time.perf_counter() - start
+    cap.release()
+    writer.release()
+    return {"wall": wall, "frames": frames, "faces": faces, **t}
+
+
+def flicker(original: Path, swapped: Path, pack: Path) -> float:
+    """Mean |frame-to-frame change| inside the faces, output over original (1.0: none added)."""
+    det = FaceAnalyser(pack)
+    before, after = list(iter_frames(original)), list(iter_frames(swapped))
+    faces, changes = [], []
+    for k in range(1, len(before)):
+        if k % 4 == 1:  # the faces move slowly: outlines from every 4th frame
+            faces = det.detect(before[k])
+        inside = np.zeros((H, W), np.uint8)
+        for face in faces:
+            cv2.fillPoly(inside, [np.round(face_outline(face.kps)).astype(np.int32)], 1)
+        sel = inside > 0
+        if sel.any():
+            d_out = np.abs(after[k].astype(int) - after[k - 1])[sel].mean()
+            changes.append((d_out, np.abs(before[k].astype(int) - before[k - 1])[sel].mean()))
+    changes = np.array(changes)
+    return float(changes[:, 0].mean() / max(changes[:, 1].mean(), 1e-6))
+
+
+def row(name: str, r: dict, flick: float | None = None) -> str:
+    n = r["frames"]
+    stages = "".join(f"{1000 * r.get(s, 0.0) / n:>8.1f}" for s in STAGES)
+    fl = f"{flick:>8.2f}" if flick is not None else f"{'':>8}"
+    return f"{name:<34}{stages}{1000 * r['wall'] / n:>8.1f}{n / r['wall']:>7.1f}{r['faces'] / n:>6.1f}{fl}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--threads", type=int, default=2, help="torch and onnxruntime threads")
+    parser.add_argument("--det-size", type=int, default=320)
+    parser.add_argument("--detect-every", type=int, default=4)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)
+    root = fixtures()
+    photos = root / "face_recognition/tests/test_images"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        pack = tmp / "pack"
+        pack.mkdir()
+        shutil.copy(root / "scrfd/models/scrfd.onnx", pack / "det_10g.onnx")
+        clips = {
+            "one face": make_clip(
+                read_image(photos / "obama.jpg"), tmp / "one.avi", args.frames, (0.6, 0.75), 0.3
+            ),
+            "crowd": make_clip(
+                read_image(root / "scrfd/images/solvay_conference_1927.jpg"),
+                tmp / "crowd.avi",
+                args.frames,
+                (0.9, 0.9),
+                0.5,
+            ),
+        }
+        model = build_model(tmp / "model.ckpt")
+        from deepswap.export import main as export
+
+        onnx_path = export(
+            [str(tmp / "model.ckpt"), "--format", "inswapper", "--out", str(tmp / "swap_128.onnx")]
+        )
+        source = read_image(photos / "biden.jpg")
+        source_emb = FaceSwapper(model, FaceAnalyser(pack)).source_embedding(source)[0].numpy()
+        print(
+            f"{os.cpu_count()} CPUs visible, {args.threads} threads; clips {W}x{H}, {args.frames} frames each"
+        )
+        print(
+            f"{'pipeline':<34}"
+            + "".join(f"{s[:7]:>8}" for s in STAGES)
+            + f"{'total':>8}{'fps':>7}{'faces':>6}{'flicker':>8}"
+        )
+        print(f"{'':<34}{'(ms/frame)':>8}")
+        for clip_name, clip in clips.items():
+            out = tmp / "ins.avi"
+            ref = run_insightface(onnx_path, pack, args.threads, clip, out, source_emb)
+            print(row(f"{clip_name}: insightface det640 every", ref, flicker(clip, out, pack)))
+            variants = [(args.det_size, args.detect_every)]
+            if clip_name == "one face":
+                variants = [(640, 1), (args.det_size, 1), (args.det_size, args.detect_every)]
+            for det_size, every in variants:
+                out = tmp / f"ds_{det_size}_{every}.avi"
+                r = run_deepswap(
+                    model, pack, args.threads, clip, out, torch.from_numpy(source_emb)[None], det_size, every
+                )
+                name = f"{clip_name}: deepswap det{det_size} 1/{every}"
+                print(
+                    row(name, r, flicker(clip, out, pack))
+                    + f"  x{(r['frames'] / r['wall']) / (ref['frames'] / ref['wall']):.2f}"
+                )
+
+
+if __name__ == "__main__":
+    main()
