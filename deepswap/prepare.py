@@ -42,13 +42,14 @@ from deepswap import __version__
 from deepswap.data.extract import CropSettings, FileResult, Source, extract_file, scan_sources
 from deepswap.data.folder import DataError
 from deepswap.data.ledger import FAILURES, METADATA, Ledger
+from deepswap.errors import DeepswapError
 from deepswap.faces.analyser import FaceAnalyser, ModelPackError, SyntheticSceneAnalyser
 from deepswap.faces.video import MediaError
 
 SETTINGS_FILE = "prepare.json"
 
 
-class PrepareError(ValueError):
+class PrepareError(DeepswapError, ValueError):
     """The preparation cannot run as asked (options, folders); the message says how to fix it."""
 
 

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 
 from deepswap import provenance
 from deepswap.api import SwapModel
+from deepswap.errors import DeepswapError
 from deepswap.faces import align as al
 from deepswap.faces.analyser import Face, SyntheticSceneAnalyser, sort_faces
 from deepswap.faces.tracking import LandmarkSmoother
@@ -51,7 +52,7 @@ from deepswap.faces.video import (
 DEFAULT_THRESHOLD = 0.5
 
 
-class SwapError(ValueError):
+class SwapError(DeepswapError, ValueError):
     """A swap cannot be done as asked (no face in a source or reference, bad option)."""
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from deepswap.errors import DeepswapError
 from deepswap.evaluation.metrics import (
     face_union_mask,
     identity_cosine,
@@ -42,7 +43,7 @@ METRICS = (
 )
 
 
-class EvaluationError(ValueError):
+class EvaluationError(DeepswapError, ValueError):
     """The evaluation cannot run as configured (the message says why and what to change)."""
 
 
