@@ -36,7 +36,7 @@ PATH_HINTS = {  # the encoder's loader -> (what its path is, where it comes from
     "load_arcface_backbone": ("backbone.pth", "an arcface_torch backbone.pth, or set DEEPSWAP_ARCFACE"),
     "load_recognizer": (
         "w600k_r50.onnx",
-        "an insightface recognition .onnx, or set DEEPSWAP_RECOGNIZER_ONNX",
+        "an insightface recognition model, or set DEEPSWAP_RECOGNIZER_ONNX",
     ),
 }
 
