@@ -209,7 +209,7 @@ def check_evaluate(cfg: DictConfig) -> None:
         "a training checkpoint (RUN/checkpoints/last.ckpt) or an export folder of python -m deepswap.export"
     )
     if ckpt is MISSING or ckpt in (None, ""):
-        raise UsageError(f"evaluate needs checkpoint=<{what.split(' (')[0]}>: {what}")
+        raise UsageError(f"evaluate needs checkpoint=<path>: {what}")
     path = Path(str(ckpt)).expanduser()
     if not path.exists():
         raise MissingFileError(f"checkpoint={ckpt} does not exist; give {what}")
