@@ -102,6 +102,18 @@ def report(prog: str, cleanup: Path | str | None = None, extra: tuple = ()) -> I
         fail(prog, _message(e))
 
 
+@contextmanager
+def removed_on_error(folder: Path) -> Iterator[None]:
+    """Remove ``folder`` if the block made it and raises a deepswap error before it holds results."""
+    new = not Path(folder).exists()
+    try:
+        yield
+    except DeepswapError:
+        if new:
+            remove_failed_run(Path(folder))
+        raise
+
+
 CHECKPOINT_GLOBS = ("checkpoints/*.ckpt", "checkpoints/*.pt", "evaluation.json", "results.json")
 
 

@@ -16,7 +16,7 @@ import hydra
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from deepswap.errors import report
+from deepswap.errors import removed_on_error, report
 from deepswap.utils.run_checks import check_train, detector_mode, resume_path
 
 if TYPE_CHECKING:
@@ -92,33 +92,38 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> tuple[dict, d
     ckpt_path = str(ckpt_path) if ckpt_path else None
     L.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.paths.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    with removed_on_error(out):
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
-    datamodule = instantiate(cfg.data)
-    module = build_module(cfg)
-    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
-    callbacks += list(extra_callbacks or [])
-    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-    batches = math.ceil(cfg.total_kimg * 1000 / (cfg.data.batch_size * trainer.world_size))
-    trainer.fit_loop.epoch_loop.max_steps = batches * steps_per_batch(cfg)
-    log.info(
-        "training for %s kimg = %d batches of %d per process (%d processes), detector %s; run folder %s",
-        cfg.total_kimg,
-        batches,
-        cfg.data.batch_size,
-        trainer.world_size,
-        detector_mode(cfg),
-        out,
-    )
+        datamodule = instantiate(cfg.data)
+        module = build_module(cfg)
+        callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+        callbacks += list(extra_callbacks or [])
+        loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+        trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+        batches = math.ceil(cfg.total_kimg * 1000 / (cfg.data.batch_size * trainer.world_size))
+        trainer.fit_loop.epoch_loop.max_steps = batches * steps_per_batch(cfg)
+        log.info(
+            "training for %s kimg = %d batches of %d per process (%d processes), detector %s; run folder %s",
+            cfg.total_kimg,
+            batches,
+            cfg.data.batch_size,
+            trainer.world_size,
+            detector_mode(cfg),
+            out,
+        )
 
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
-    trainer.save_checkpoint(out / "checkpoints" / "last.ckpt")
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
-    if cfg.get("final_eval", {}).get("enabled") and trainer.is_global_zero and hasattr(datamodule, "world"):
-        metrics["heldout"] = final_table(cfg, module, datamodule, out)
-    return metrics, {"cfg": cfg, "module": module, "datamodule": datamodule, "trainer": trainer}
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+        trainer.save_checkpoint(out / "checkpoints" / "last.ckpt")
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        if (
+            cfg.get("final_eval", {}).get("enabled")
+            and trainer.is_global_zero
+            and hasattr(datamodule, "world")
+        ):
+            metrics["heldout"] = final_table(cfg, module, datamodule, out)
+        return metrics, {"cfg": cfg, "module": module, "datamodule": datamodule, "trainer": trainer}
 
 
 def final_table(cfg: DictConfig, module: FaceSwapModule, datamodule, out: Path) -> dict:

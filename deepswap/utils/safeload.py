@@ -30,6 +30,11 @@ def load_weights(path: str | Path, what: str = "checkpoint"):
                 "it holds Python objects besides tensors, and deepswap loads weights only "
                 "(such a pickle could run code), so it is refused"
             )
+        elif path.open("rb").read(1) == b"\x80":
+            reason = (
+                "it is a plain Python pickle, not weights written by torch.save, and deepswap does not "
+                "unpickle it (a pickle can run code)"
+            )
         else:
             reason = "the file is corrupt or not a PyTorch file"
     except (RuntimeError, KeyError, EOFError, ValueError, OSError, AttributeError) as e:
