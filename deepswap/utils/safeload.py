@@ -30,7 +30,7 @@ def load_weights(path: str | Path, what: str = "checkpoint"):
                 "it holds Python objects besides tensors, and deepswap loads weights only "
                 "(such a pickle could run code), so it is refused"
             )
-        elif path.open("rb").read(1) == b"\x80":
+        elif _first_byte(path) == b"\x80":
             reason = (
                 "it is a plain Python pickle, not weights written by torch.save, and deepswap does not "
                 "unpickle it (a pickle can run code)"
@@ -41,3 +41,8 @@ def load_weights(path: str | Path, what: str = "checkpoint"):
         first = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
         reason = f"the file is corrupt, truncated or not a PyTorch file ({type(e).__name__}: {first})"
     raise CheckpointError(f"{path} is not a loadable {what}: {reason}")
+
+
+def _first_byte(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(1)
