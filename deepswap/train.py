@@ -85,11 +85,11 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> tuple[dict, d
     ``extra_callbacks`` are added to the configured ones (for notebooks and tests). A config that
     cannot work raises a :class:`deepswap.errors.DeepswapError` before anything is written.
     """
-    import lightning as L
-
     check_train(cfg)
     ckpt_path = resume_path(cfg)
     ckpt_path = str(ckpt_path) if ckpt_path else None
+    import lightning as L  # after the checks: a bad config stops in a second
+
     L.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.paths.output_dir)
     with removed_on_error(out):

@@ -62,23 +62,55 @@ def files(tmp_path_factory):
     (d / "corrupt.png").write_bytes(b"\x89PNG not really")
     (d / "notes.txt").write_text("hello")
     (d / "empty").mkdir()
+    (d / "raw" / "alice").mkdir(parents=True)
+    for i in range(2):
+        (d / "raw" / "alice" / f"{i}.png").write_bytes(b"not an image")
     return d
 
 
-def run(module: str, *args, cwd: Path) -> tuple[int, str]:
-    """``python -m deepswap.<module> args`` in ``cwd`` -> (exit code, stderr)."""
-    env = {
-        **os.environ,
-        "OMP_NUM_THREADS": "1",
-        "WANDB_MODE": "disabled",
-        "DEEPSWAP_LOG_DIR": str(cwd / "logs"),
-    }
+def start(module: str, *args, cwd: Path) -> subprocess.Popen:
+    """``python -m deepswap.<module> args`` in ``cwd``, started (not waited for)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled"}
+    env["DEEPSWAP_LOG_DIR"] = str(cwd / "logs")
     env.pop("HYDRA_FULL_ERROR", None)
-    done = subprocess.run(
-        [sys.executable, "-m", f"deepswap.{module}", *map(str, args)],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    return done.returncode, done.stderr
+    cmd = [sys.executable, "-m", f"deepswap.{module}", *map(str, args)]
+    return subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+
+
+def bad_media(files: Path) -> list[Path]:
+    return [files / "missing.png", files / "corrupt.png", files / "empty"]
+
+
+@pytest.fixture(scope="module")
+def processes(files, tmp_path_factory) -> dict:
+    """Every real-process case, started at once so they overlap -> name: (exit code, stderr, its cwd)."""
+    swap_args = ["--source", files / "notes.txt", "--target", files / "corrupt.png", "--out", "o.png"]
+    cases = {
+        "evaluate": ["evaluate", f"checkpoint={files / 'weights.pt'}"],
+        "train_last": ["train", "debug=fast", "ckpt_path=last"],
+        "detect": ["detect", "predict", files / "det.pt", *bad_media(files), "--out", "preds"],
+        "prepare": ["prepare", "--input", files / "raw", "--output", "faces", "--synthetic", "--quiet"],
+        "export": [
+            "export",
+            files / "swap.ckpt",
+            "--format",
+            "onnx",
+            "--out",
+            files / "notes.txt" / "m.onnx",
+        ],
+        "swap": ["swap", "--checkpoint", files / "junk.ckpt", *swap_args],
+    }
+    started = {}
+    for name, (module, *args) in cases.items():
+        folder = tmp_path_factory.mktemp(name)
+        started[name] = (start(module, *args, cwd=folder), folder)
+    results = {}
+    for name, (proc, folder) in started.items():
+        _, err = proc.communicate(timeout=240)
+        results[name] = (proc.returncode, err, folder)
+    return results
 
 
 def call(main, argv: list, capsys, monkeypatch, from_argv: bool = False) -> tuple[int, str]:
@@ -103,7 +135,7 @@ def clear(code: int, err: str, *names: str) -> None:
         assert name in errors[0], (name, errors[0])
 
 
-def test_errors_raised_inside_end_as_one_line_and_leave_no_run_folder(files, tmp_path, capsys, monkeypatch):
+def test_errors_raised_inside_end_as_one_line_and_leave_no_run_folder(files, processes, tmp_path):
     from deepswap.api import CheckpointError
     from deepswap.data.folder import DataError
     from deepswap.evaluation.protocol import EvaluationError
@@ -124,12 +156,13 @@ def test_errors_raised_inside_end_as_one_line_and_leave_no_run_folder(files, tmp
         assert issubclass(cls, DeepswapError), cls
     assert issubclass(prepare.PrepareError, DeepswapError)
     # fails inside the Hydra run (the file exists and is a torch file, but no deepswap checkpoint)
-    code, err = run("evaluate", f"checkpoint={files / 'weights.pt'}", cwd=tmp_path)
+    code, err, folder = processes["evaluate"]
     clear(code, err, "weights.pt", "not a deepswap training checkpoint")
+    assert (folder / "logs").is_dir() and not list((folder / "logs").rglob(".hydra")), "run folder left"
     # resume from "last" of a fresh run folder: known only inside the run
-    code, err = run("train", "debug=fast", "ckpt_path=last", cwd=tmp_path)
+    code, err, folder = processes["train_last"]
     clear(code, err, "ckpt_path=", "last.ckpt")
-    assert not list((tmp_path / "logs").rglob(".hydra")), "failed runs left their folders"
+    assert (folder / "logs").is_dir() and not list((folder / "logs").rglob(".hydra")), "run folder left"
     # API: the same errors, raised
     with pytest.raises(DeepswapError, match="not a deepswap training checkpoint"):
         deepswap.evaluate(files / "weights.pt", output_dir=str(tmp_path / "api_eval"))
@@ -146,6 +179,7 @@ def test_bad_values_stop_before_any_work(files, tmp_path, capsys, monkeypatch):
         (["generator.id_dim=256"], ["generator.id_dim=256", "512"]),
         (["data.batch_size=0"], ["data.batch_size=0"]),
         (["-m", "data.size=32,63"], ["data.size=63"]),
+        (["-m", "seed=0,1", "data.sise=64"], ["data.sise", "Did you mean 'data.size'"]),
     ]:
         clear(*call(train.main, argv, capsys, monkeypatch, from_argv=True), *names)
     for argv, names in [
@@ -155,8 +189,8 @@ def test_bad_values_stop_before_any_work(files, tmp_path, capsys, monkeypatch):
         (["train", "train.steps=0"], ["train.steps=0"]),
     ]:
         clear(*call(detect.main, argv, capsys, monkeypatch, from_argv=True), *names)
-    clear(*call(evaluate.main, [f"checkpoint={files / 'swap.ckpt'}", "num_pairs=0"], capsys, monkeypatch, True),
-          "num_pairs=0")  # fmt: skip
+    argv = [f"checkpoint={files / 'swap.ckpt'}", "num_pairs=0"]
+    clear(*call(evaluate.main, argv, capsys, monkeypatch, True), "num_pairs=0")
     out = tmp_path / "faces"
     argv = ["--input", files / "empty", "--output", out, "--synthetic", "--size", "7", "--quiet"]
     clear(*call(prepare.main, argv, capsys, monkeypatch), "--size 7")
@@ -193,23 +227,16 @@ def test_combinations_that_cannot_work_name_the_options(files, tmp_path, capsys,
         assert "this pickle runs code" not in capsys.readouterr().out
 
 
-def test_failure_is_not_reported_as_success(files, tmp_path, capsys, monkeypatch):
-    preds = tmp_path / "preds"
-    bad = [files / "missing.png", files / "corrupt.png", files / "empty"]
-    code, err = run("detect", "predict", files / "det.pt", *bad, "--out", preds, cwd=tmp_path)
+def test_failure_is_not_reported_as_success(files, processes, tmp_path, capsys, monkeypatch):
+    code, err, folder = processes["detect"]
     clear(code, err, "nothing could be scored", "frames.csv")
-    assert len((preds / "frames.csv").read_text().splitlines()) == 1 + len(bad)  # status rows kept
-    raw, out = tmp_path / "raw", tmp_path / "faces"
-    (raw / "alice").mkdir(parents=True)
-    for i in range(2):
-        (raw / "alice" / f"{i}.png").write_bytes(b"not an image")
-    code, err = run(
-        "prepare", "--input", raw, "--output", out, "--synthetic", "--size", "64", "--quiet", cwd=tmp_path
-    )
-    clear(code, err, "no face crops", "failures.csv")
-    assert not (out / "prepare.json").exists()  # a rerun with other settings is not refused
-    argv = ["--input", raw, "--output", out, "--synthetic", "--size", "128", "--quiet"]
-    clear(*call(prepare.main, argv, capsys, monkeypatch), "no face crops")
+    assert len((folder / "preds" / "frames.csv").read_text().splitlines()) == 1 + len(bad_media(files))
+    code, err, folder = processes["prepare"]
+    clear(code, err, "no face crops", "failures.csv", "2 unreadable")
+    out = folder / "faces"
+    assert (out / "failures.csv").is_file() and not (out / "prepare.json").exists()
+    argv = ["--input", files / "raw", "--output", out, "--synthetic", "--size", "128", "--quiet"]
+    clear(*call(prepare.main, argv, capsys, monkeypatch), "no face crops")  # other settings: not refused
     scene = _scene(tmp_path)
     target = tmp_path / "o.png"
     argv = ["--checkpoint", files / "swap.ckpt", "--source", scene, "--target", scene, "--out", target]
@@ -227,9 +254,8 @@ def _scene(tmp_path: Path) -> Path:
     return scenes.write_scene(scenes.make_scene(world, [1005], seed=1), tmp_path / "scene.png")
 
 
-def test_wording_names_the_input(files, tmp_path, capsys, monkeypatch):
-    code, err = run("detect", "trian", cwd=tmp_path)
-    clear(code, err, "unknown command 'trian'", "'train'")
+def test_wording_names_the_input(files, processes, tmp_path, capsys, monkeypatch):
+    clear(*call(detect.main, ["trian"], capsys, monkeypatch, True), "unknown command 'trian'", "'train'")
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     argv = ["predict", files / "swap.ckpt", files / "corrupt.png", "--out", tmp_path / "p"]
@@ -238,10 +264,8 @@ def test_wording_names_the_input(files, tmp_path, capsys, monkeypatch):
     clear(*call(detect.main, argv, capsys, monkeypatch, True), "cannot write", "a_file")
     argv = ["export", files / "det.pt", "--out", blocker / "d.onnx"]
     clear(*call(detect.main, argv, capsys, monkeypatch, True), "cannot write", "d.onnx")
-    code, err = run(
-        "export", files / "swap.ckpt", "--format", "onnx", "--out", blocker / "m.onnx", cwd=tmp_path
-    )
-    clear(code, err, "cannot write", "m.onnx")
+    code, err, _ = processes["export"]
+    clear(code, err, "cannot write", "m.onnx", "notes.txt is a file")
     argv = [files / "swap.ckpt", "--format", "safetensors", "--out", blocker]
     clear(*call(export.main, argv, capsys, monkeypatch), "cannot write --out", "a_file")
     argv = ["--input", files / "empty", "--output", blocker, "--synthetic", "--quiet"]
@@ -254,8 +278,8 @@ def test_synthetic_model_on_photos_warns_in_one_line(files, capsys, monkeypatch)
             pass
 
     monkeypatch.setattr(swap, "FaceAnalyser", Pack)
-    args = swap.build_parser().parse_args(["--checkpoint", "c", "--source", "s", "--target", "t", "--out", "o",
-                                           "--model-pack", "buffalo_l"])  # fmt: skip
+    argv = ["--checkpoint", "c", "--source", "s", "--target", "t", "--out", "o", "--model-pack", "buffalo_l"]
+    args = swap.build_parser().parse_args(argv)
     swap._analyser(args, [], "synthetic")
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "warning" in err[0] and "never on real faces" in err[0]
@@ -263,12 +287,12 @@ def test_synthetic_model_on_photos_warns_in_one_line(files, capsys, monkeypatch)
     assert capsys.readouterr().err == ""
 
 
-def test_every_entry_point_runs_as_a_process(files, tmp_path):
-    code, err = run("swap", "--checkpoint", files / "junk.ckpt", "--source", files / "notes.txt",
-                    "--target", files / "corrupt.png", "--out", tmp_path / "o.png", cwd=tmp_path)  # fmt: skip
+def test_every_entry_point_runs_as_a_process(processes):
+    assert {"train", "evaluate", "detect", "prepare", "export", "swap"} <= {
+        k.split("_")[0] for k in processes
+    }
+    code, err, _ = processes["swap"]
     clear(code, err, "notes.txt")
-    code, err = run("train", "-m", "seed=0,1", "data.sise=64", cwd=tmp_path)
-    clear(code, err, "data.sise", "data.size")
 
 
 def test_api_raises_deepswap_errors_before_work(tmp_path, cfg_factory):
