@@ -267,7 +267,8 @@ def test_cli_bad_input_gives_one_line_and_exit_2(case, message, ckpt, files, tmp
         extra = ["--model-pack", tmp_path / "buffalo_l"]
     code, _, err = _cli(capsys, *[x for kv in args.items() for x in kv], *extra)
     assert code == 2
-    assert len(err.strip().splitlines()) == 1 and err.startswith("deepswap.swap: error: ") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("deepswap.swap: error: ")
     import re
 
     assert re.search(message, err), err
