@@ -31,6 +31,10 @@ class CheckpointError(DeepswapError, ValueError):
     """The file is not a deepswap checkpoint (or weights file) this version can read."""
 
 
+class WeightsMismatchError(CheckpointError, RuntimeError):
+    """A weights file that loads but does not fit the network it was given to."""
+
+
 class MissingFileError(DeepswapError, FileNotFoundError):
     """An input file or folder does not exist."""
 
@@ -92,14 +96,28 @@ def report(prog: str, cleanup: Path | str | None = None, extra: tuple = ()) -> I
 
     ``cleanup``: a run folder this command made; it is removed on such an error unless it holds a
     checkpoint (so a resumed run keeps its folder)."""
+    from hydra.errors import InstantiationException
+
     try:
         yield
-    except (*user_errors(), *extra) as e:
+    except (*user_errors(), *extra, InstantiationException) as e:
+        cause = _user_cause(e, (*user_errors(), *extra))
+        if cause is None:
+            raise
         if cleanup is not None:
             remove_failed_run(Path(cleanup))
         if debug_enabled():
             raise
-        fail(prog, _message(e))
+        fail(prog, _message(cause))
+
+
+def _user_cause(error: BaseException, kinds: tuple) -> BaseException | None:
+    """``error``, or for Hydra's InstantiationException the user error that caused it (None: a bug)."""
+    from hydra.errors import InstantiationException
+
+    while isinstance(error, InstantiationException):
+        error = error.__cause__
+    return error if isinstance(error, kinds) else None
 
 
 @contextmanager

@@ -160,7 +160,9 @@ def load_arcface_backbone(path: str | Path, depth: int | str = 50, **kw) -> IRes
     state = {k.removeprefix("module."): v for k, v in state.items()}
     missing, unexpected = _key_mismatch(model, state)
     if missing or unexpected:
-        raise RuntimeError(
+        from deepswap.errors import WeightsMismatchError
+
+        raise WeightsMismatchError(
             f"{path} does not match iresnet{depth}(**{kw}): {len(missing)} missing keys "
             f"(first: {missing[:5]}), {len(unexpected)} unexpected keys (first: {unexpected[:5]}). "
             "Check the depth and width/input_size arguments."
