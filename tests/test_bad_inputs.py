@@ -135,7 +135,7 @@ def clear(code: int, err: str, *names: str) -> None:
         assert name in errors[0], (name, errors[0])
 
 
-def test_errors_raised_inside_end_as_one_line_and_leave_no_run_folder(files, processes, tmp_path):
+def test_errors_raised_inside_end_as_one_line_and_leave_no_run_folder(files, processes, tmp_path, capsys):
     from deepswap.api import CheckpointError
     from deepswap.data.folder import DataError
     from deepswap.evaluation.protocol import EvaluationError
@@ -163,6 +163,23 @@ def test_errors_raised_inside_end_as_one_line_and_leave_no_run_folder(files, pro
     code, err, folder = processes["train_last"]
     clear(code, err, "ckpt_path=", "last.ckpt")
     assert (folder / "logs").is_dir() and not list((folder / "logs").rglob(".hydra")), "run folder left"
+    # an error that Hydra's instantiate wrapped is reported by its cause; a bug keeps its traceback
+    from hydra.errors import InstantiationException
+
+    from deepswap.errors import report
+
+    def wrapped(cause):
+        try:
+            raise cause
+        except Exception as e:
+            raise InstantiationException("Error in call to target 'x'") from e
+
+    with pytest.raises(SystemExit) as stop, report("deepswap.train"):
+        wrapped(DataError("data.root=/faces holds 1 identity; need 2"))
+    assert stop.value.code == 2
+    clear(2, capsys.readouterr().err, "data.root=/faces holds 1 identity")
+    with pytest.raises(InstantiationException), report("deepswap.train"):
+        wrapped(ZeroDivisionError("a bug"))
     # API: the same errors, raised
     with pytest.raises(DeepswapError, match="not a deepswap training checkpoint"):
         deepswap.evaluate(files / "weights.pt", output_dir=str(tmp_path / "api_eval"))
