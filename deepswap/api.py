@@ -15,11 +15,11 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import Tensor, nn
 
+from deepswap.errors import CheckpointError
 from deepswap.training.module import CHECKPOINT_FORMAT
+from deepswap.utils.safeload import load_weights
 
-
-class CheckpointError(ValueError):
-    """The file is not a deepswap checkpoint this version can read."""
+__all__ = ["CheckpointError", "SwapModel", "load_checkpoint", "read_checkpoint"]
 
 
 def _identity_arch(meta: dict) -> nn.Module:
@@ -39,15 +39,7 @@ def _sub_state(state: dict, prefix: str) -> dict:
 def read_checkpoint(path: str | Path) -> dict:
     """Load a deepswap training checkpoint safely (``weights_only=True``) and check its format."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure means "not a safe deepswap checkpoint"
-        raise CheckpointError(
-            f"{path} is not a loadable deepswap checkpoint (weights-only load failed: "
-            f"{type(e).__name__}: {str(e).splitlines()[0][:200]})"
-        ) from None
+    ckpt = load_weights(path, "deepswap checkpoint")
     meta = ckpt.get("deepswap") if isinstance(ckpt, dict) else None
     if not meta or not meta.get("config"):
         raise CheckpointError(f"{path} is not a deepswap training checkpoint (no 'deepswap' metadata)")

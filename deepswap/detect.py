@@ -19,10 +19,12 @@ test split is built and scored once, at the end.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import hydra
@@ -30,7 +32,6 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from deepswap.data.folder import DataError
 from deepswap.detection.data import FrameSet, ffpp_split, resolve_fakes, synthetic_split
 from deepswap.detection.inference import Prediction, export_onnx
 from deepswap.detection.inference import predict as predict_files
@@ -42,6 +43,9 @@ from deepswap.detection.train_detector import (
     score,
     write_scores_csv,
 )
+from deepswap.errors import NothingProducedError, fail, report, take_debug_flag
+from deepswap.utils.outputs import output_file, output_folder
+from deepswap.utils.run_checks import check_detect
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 COMMANDS = ("train", "eval", "robustness", "predict", "export")
@@ -195,19 +199,24 @@ def compose_config(command: str = "train", overrides: list[str] | None = None, *
     return cfg
 
 
+def _checked(cfg: DictConfig) -> DictConfig:
+    check_detect(cfg)
+    return cfg
+
+
 def train(overrides: list[str] | None = None, **kwargs) -> dict:
     """Train a detector, e.g. ``train(["detect_data=ffpp", "data.root=/ffpp"], output_dir="out")``."""
-    return train_cfg(compose_config("train", overrides, **kwargs))
+    return train_cfg(_checked(compose_config("train", overrides, **kwargs)))
 
 
 def evaluate(checkpoint: str | Path, overrides: list[str] | None = None, **kwargs) -> dict:
     """Score a detector file on the test split of the configured data."""
-    return eval_cfg(compose_config("eval", overrides, checkpoint=checkpoint, **kwargs))
+    return eval_cfg(_checked(compose_config("eval", overrides, checkpoint=checkpoint, **kwargs)))
 
 
 def robustness(checkpoint: str | Path, overrides: list[str] | None = None, **kwargs) -> dict:
     """The JPEG / blur / resize sweep of a detector file on the test split of the configured data."""
-    return robustness_cfg(compose_config("robustness", overrides, checkpoint=checkpoint, **kwargs))
+    return robustness_cfg(_checked(compose_config("robustness", overrides, checkpoint=checkpoint, **kwargs)))
 
 
 def predict(detector, inputs, out_dir=None, size: int | None = None, **kwargs) -> Prediction:
@@ -235,24 +244,20 @@ def export(detector: str | Path, out: str | Path, size: int | None = None, opset
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="detect")
 def _hydra_main(cfg: DictConfig) -> None:
-    from hydra.core.hydra_config import HydraConfig
+    from deepswap.utils.hydra_cli import run_folder
 
     with open_dict(cfg):
         if cfg.output_dir is None:
-            cfg.output_dir = HydraConfig.get().runtime.output_dir
-    run_command = {"train": train_cfg, "eval": eval_cfg, "robustness": robustness_cfg}.get(cfg.command)
-    if run_command is None:
-        sys.exit(f"deepswap.detect: command must be train, eval or robustness, got {cfg.command!r}")
-    try:
+            cfg.output_dir = run_folder()
+    run_command = {"train": train_cfg, "eval": eval_cfg, "robustness": robustness_cfg}[cfg.command]
+    with report(f"deepswap.detect {cfg.command}", cleanup=run_folder(), extra=(ValueError,)):
         result = run_command(cfg)
-    except (FileNotFoundError, ValueError, DataError) as e:
-        sys.exit(f"deepswap.detect {cfg.command}: {e}")
     if "test" in result:
         print(json.dumps({k: result[k] for k in ("threshold", "test")}, indent=2, default=float))
     print(f"written to {cfg.output_dir}")
 
 
-def _cli(command: str, argv: list[str]) -> None:
+def _parser(command: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=f"python -m deepswap.detect {command}")
     parser.add_argument("detector", help="detector file (checkpoints/best.pt)")
     parser.add_argument("--out", required=True, help="predict: output folder; export: .onnx file")
@@ -267,39 +272,59 @@ def _cli(command: str, argv: list[str]) -> None:
         parser.add_argument("--face-models", help="insightface model pack: detect and align faces first")
     else:
         parser.add_argument("--opset", type=int, default=18)
-    a = parser.parse_args(argv)
-    try:
+    return parser
+
+
+def _predict_cli(a) -> str:
+    output_folder(a.out, "--out")
+    finder = None
+    if a.face_models:
+        from deepswap.faces.analyser import FaceAnalyser
+
+        finder = FaceAnalyser(a.face_models, modules=("detection",), device=a.device)
+    kw = dict(device=a.device, stride=a.stride, max_frames=a.max_frames, topk=a.topk, group=a.group)
+    result = predict(a.detector, a.inputs, a.out, a.size, face_finder=finder, **kw)
+    statuses = Counter(r["status"] for r in result.frames)
+    if not statuses.get("ok"):
+        why = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) or "no inputs"
+        raise NothingProducedError(
+            f"nothing could be scored ({why}); each input has a status row in {result.files.get('frames')}"
+        )
+    return f"written: {', '.join(result.files.values())}"
+
+
+def _cli(command: str, argv: list[str]) -> None:
+    a = _parser(command).parse_args(take_debug_flag(argv))
+    with report(f"deepswap.detect {command}", extra=(ValueError, ImportError)):
         if command == "export":
+            output_file(a.out, "--out", (".onnx",))
             print(f"wrote {a.out} (max |ONNX - PyTorch| = {export(a.detector, a.out, a.size, a.opset):.2e})")
             return
-        finder = None
-        if a.face_models:
-            from deepswap.faces.analyser import FaceAnalyser
-
-            finder = FaceAnalyser(a.face_models, modules=("detection",), device=a.device)
-        kw = dict(device=a.device, stride=a.stride, max_frames=a.max_frames, topk=a.topk, group=a.group)
-        kw["face_finder"] = finder
-        result = predict(a.detector, a.inputs, a.out, a.size, **kw)
-        print(f"written: {', '.join(result.files.values())}")
-    except (FileNotFoundError, ValueError, ImportError, RuntimeError) as e:  # DataError is a RuntimeError
-        parser.exit(2, f"error: {e}\n")
+        print(_predict_cli(a))
 
 
 def main() -> None:
-    """``python -m deepswap.detect <train|eval|predict|export> ...``."""
-    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
-        sys.exit(f"usage: python -m deepswap.detect {{{'|'.join(COMMANDS)}}} ...  (see the module docstring)")
-    command, rest = sys.argv[1], sys.argv[2:]
+    """``python -m deepswap.detect <train|eval|robustness|predict|export> ...``."""
+    from deepswap.utils.hydra_cli import precheck, set_argv
+
+    args = sys.argv[1:]
+    flags = [a for a in args[:1] if a in ("-m", "--multirun")]  # `detect -m train ...` as `detect train -m`
+    command = args[len(flags)] if len(args) > len(flags) else None
+    if command in ("-h", "--help"):
+        return print(__doc__)
+    if command not in COMMANDS:
+        close = difflib.get_close_matches(command or "", COMMANDS, n=1)
+        what = f"unknown command {command!r}" if command else "no command given"
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        fail(
+            "deepswap.detect",
+            f"{what}{hint}. Commands: {', '.join(COMMANDS)} (see python -m deepswap.detect -h)",
+        )
+    rest = flags + args[len(flags) + 1 :]
     if command in ("predict", "export"):
         return _cli(command, rest)
-    from deepswap.utils.config_check import ConfigError, check_overrides
-
-    overrides = [a for a in rest if not a.startswith("-") and "=" in a and not a.startswith("hydra")]
-    try:
-        check_overrides([f"command={command}", *overrides], config_name="detect")
-    except ConfigError as e:
-        sys.exit(f"deepswap.detect: {e}")
-    sys.argv = [sys.argv[0], *rest, f"command={command}"]
+    rest = precheck(f"deepswap.detect {command}", "detect", check_detect, rest, (f"command={command}",))
+    set_argv([*rest, f"command={command}"])
     _hydra_main()
 
 

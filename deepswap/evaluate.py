@@ -22,9 +22,11 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from deepswap.errors import report as report_errors
 from deepswap.evaluation import protocol, report
 from deepswap.evaluation.protocol import EvaluationError
 from deepswap.evaluation.scorers import OracleScorer, RealScorer
+from deepswap.utils.run_checks import check_evaluate
 from deepswap.utils.runinfo import git_state, sha256
 
 log = logging.getLogger(__name__)
@@ -218,7 +220,9 @@ def evaluate(checkpoint: str | Path, overrides: list[str] | None = None, **kwarg
     ``kwargs`` are config values, e.g. ``num_pairs=128, seed=1, output_dir="out"``;
     ``overrides`` are Hydra strings, e.g. ``["data=folder", "data.root=/faces"]``.
     """
-    result = evaluate_cfg(compose_config(checkpoint, overrides, **kwargs))
+    cfg = compose_config(checkpoint, overrides, **kwargs)
+    check_evaluate(cfg)
+    result = evaluate_cfg(cfg)
     _print(result)
     return result
 
@@ -240,26 +244,22 @@ def _print(result: EvaluationResult) -> None:
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="evaluate")
 def _hydra_main(cfg: DictConfig) -> None:
-    from hydra.core.hydra_config import HydraConfig
+    from deepswap.utils.hydra_cli import run_folder
 
     with open_dict(cfg):
         if cfg.output_dir is None:
-            cfg.output_dir = HydraConfig.get().runtime.output_dir
-    try:
+            cfg.output_dir = run_folder()
+    with report_errors("deepswap.evaluate", cleanup=run_folder(), extra=(ValueError,)):
+        check_evaluate(cfg)
         _print(evaluate_cfg(cfg))
-    except (EvaluationError, FileNotFoundError, ValueError) as e:
-        sys.exit(f"deepswap.evaluate: {e}")
 
 
 def main() -> None:
-    """Entry point: check the overrides first so a typo lists the valid choices, then run Hydra."""
-    from deepswap.utils.config_check import ConfigError, check_overrides
+    """Entry point: check the command line first (typos list the valid choices; bad values stop in one
+    line, before any run folder exists), then run Hydra."""
+    from deepswap.utils.hydra_cli import precheck, set_argv
 
-    overrides = [a for a in sys.argv[1:] if not a.startswith("-") and "=" in a and not a.startswith("hydra")]
-    try:
-        check_overrides(overrides, config_name="evaluate")
-    except ConfigError as e:
-        sys.exit(f"deepswap.evaluate: {e}")
+    set_argv(precheck("deepswap.evaluate", "evaluate", check_evaluate, sys.argv[1:]))
     _hydra_main()
 
 

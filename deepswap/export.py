@@ -24,6 +24,7 @@ import argparse
 import copy
 import json
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,8 @@ from torch import Tensor, nn
 
 import deepswap
 from deepswap.api import CheckpointError, SwapModel, _identity_arch
+from deepswap.errors import report, take_debug_flag
+from deepswap.utils.outputs import output_file, output_folder
 from deepswap.utils.runinfo import sha256
 
 log = logging.getLogger(__name__)
@@ -240,8 +243,12 @@ def main(argv: list[str] | None = None) -> Path:
         "--size", type=int, help="ONNX input size; default 128 (inswapper), else training size"
     )
     parser.add_argument("--opset", type=int, default=MIN_OPSET)
-    args = parser.parse_args(argv)
-    try:
+    args = parser.parse_args(take_debug_flag(sys.argv[1:] if argv is None else argv))
+    with report("deepswap.export", extra=(ImportError, ValueError)):
+        if args.format == "safetensors":
+            output_folder(args.out, "--out")
+        else:
+            output_file(args.out, "--out", (".onnx",))
         model = load_exported(args.model) if Path(args.model).is_dir() else load_for_export(args.model)
         if args.format == "safetensors":
             out = export_safetensors(model, args.out)
@@ -249,8 +256,6 @@ def main(argv: list[str] | None = None) -> Path:
             out = export_inswapper_onnx(model, args.out, args.size or 128, args.opset)
         else:
             out = export_generator_onnx(model, args.out, args.size or model.image_size, args.opset)
-    except (CheckpointError, FileNotFoundError, ImportError, ValueError) as e:
-        parser.exit(2, f"error: {e}\n")
     print(f"wrote {out}")
     return out
 

@@ -40,15 +40,17 @@ from pathlib import Path
 
 from deepswap import __version__
 from deepswap.data.extract import CropSettings, FileResult, Source, extract_file, scan_sources
-from deepswap.data.folder import DataError
-from deepswap.data.ledger import FAILURES, METADATA, Ledger
-from deepswap.faces.analyser import FaceAnalyser, ModelPackError, SyntheticSceneAnalyser
+from deepswap.data.ledger import FAILURES, LEDGER, METADATA, Ledger
+from deepswap.errors import DeepswapError, NothingProducedError, report, take_debug_flag
+from deepswap.faces.analyser import FaceAnalyser, SyntheticSceneAnalyser
 from deepswap.faces.video import MediaError
+from deepswap.utils.outputs import output_folder
 
 SETTINGS_FILE = "prepare.json"
+MIN_CROP = 32  # the smallest crop deepswap trains on (data.size)
 
 
-class PrepareError(ValueError):
+class PrepareError(DeepswapError, ValueError):
     """The preparation cannot run as asked (options, folders); the message says how to fix it."""
 
 
@@ -139,6 +141,15 @@ def _check_folders(input: Path, output: Path) -> None:
         raise PrepareError(f"--output {output} is a file, not a folder")
 
 
+def _check_options(size: int, workers: int, min_score: float) -> None:
+    if not isinstance(size, int) or size < MIN_CROP:
+        raise PrepareError(f"--size {size}: crops must be at least {MIN_CROP} px (e.g. --size 256)")
+    if workers < 1:
+        raise PrepareError(f"--workers {workers}: must be >= 1")
+    if not 0 <= min_score <= 1:
+        raise PrepareError(f"--min-score {min_score}: must be between 0 and 1")
+
+
 def _check_settings(output: Path, record: dict) -> None:
     """Write ``prepare.json``, or check that a resumed run uses the settings of the first."""
     path = output / SETTINGS_FILE
@@ -163,7 +174,13 @@ def _train_command(layout: str, output: Path, settings: CropSettings) -> str:
         if layout == "identity"
         else f"data=ffpp data.root={output} data.split_file=/path/to/ffpp/splits/train.json"
     )
-    return f"python -m deepswap.train {data} data.size={settings.size} data.alignment={settings.template}"
+    identity = (
+        "identity=arcface identity.path=<backbone.pth> eval_identity=null"  # not the synthetic encoders
+    )
+    return (
+        f"python -m deepswap.train {data} data.size={settings.size} data.alignment={settings.template} "
+        + identity
+    )
 
 
 def prepare(
@@ -199,11 +216,14 @@ def prepare(
             "give a face detector: model_pack=DIR (--model-pack, an insightface pack folder such as "
             "buffalo_l; nothing is downloaded) or synthetic=True (--synthetic, for synthetic scenes)"
         )
-    if workers < 1:
-        raise PrepareError(f"workers must be >= 1, got {workers}")
-    settings = CropSettings(size, template, keep, frames_per_video, min_score, min_face)
+    _check_options(size, workers, min_score)
+    try:
+        settings = CropSettings(size, template, keep, frames_per_video, min_score, min_face)
+    except ValueError as e:
+        raise PrepareError(str(e)) from None
     src_root, out = Path(input).expanduser().resolve(), Path(output).expanduser().resolve()
     _check_folders(src_root, out)
+    output_folder(out, "--output")
     sources = scan_sources(src_root, layout, compression)
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None  # workers share the cores
     spec = AnalyserSpec(None if synthetic else str(model_pack), device, min(0.5, min_score), threads)
@@ -223,6 +243,9 @@ def prepare(
             processed = _process(run, workers, spec, analyser, settings, out, ledger, progress)
         finally:
             totals = ledger.compile()
+    if not totals["crops"]:  # nothing made: record no settings, so a rerun with others is not refused
+        for name in (SETTINGS_FILE, LEDGER):
+            (out / name).unlink(missing_ok=True)
     return PrepareReport(
         out,
         len(sources),
@@ -317,17 +340,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(take_debug_flag(sys.argv[1:] if argv is None else argv))
     options = {k: v for k, v in vars(args).items() if k not in ("input", "output", "quiet")}
-    try:
-        report = prepare(args.input, args.output, progress=not args.quiet, **options)
-    except (PrepareError, DataError, ModelPackError, ValueError) as e:
-        parser.exit(2, f"error: {e}\n")
-    except KeyboardInterrupt:
-        parser.exit(
-            130, "interrupted: the files finished so far are recorded; run the same command to resume\n"
-        )
-    print(report.summary())
+    with report("deepswap.prepare", extra=(ValueError,)):
+        try:
+            result = prepare(args.input, args.output, progress=not args.quiet, **options)
+        except KeyboardInterrupt:
+            parser.exit(
+                130, "interrupted: the files finished so far are recorded; rerun the command to resume\n"
+            )
+        if not result.totals["crops"]:
+            reasons = ", ".join(f"{n} {r}" for r, n in sorted(result.failures.items())) or "no input files"
+            raise NothingProducedError(
+                f"no face crops made from {result.files} files ({reasons}); the reasons are in "
+                f"{result.output / FAILURES}, and no settings were recorded"
+            )
+    print(result.summary())
     return 0
 
 

@@ -18,11 +18,13 @@ Bad input stops with one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
 from deepswap import provenance
-from deepswap.faces.analyser import FaceAnalyser, ModelPackError, SyntheticSceneAnalyser
+from deepswap.errors import NothingProducedError, report, take_debug_flag
+from deepswap.faces.analyser import FaceAnalyser, SyntheticSceneAnalyser
 from deepswap.faces.video import (
     IMAGE_SUFFIXES,
     VIDEO_SUFFIXES,
@@ -95,7 +97,13 @@ def _analyser(args, paths: list[Path], checkpoint_template: str):
 
     if args.model_pack:  # faces and 5 points; a recogniser only where an option needs one
         needs = {"recognition": "--reference matching"} if args.reference else {}
-        return FaceAnalyser(args.model_pack, required=needs, device=args.device)
+        analyser = FaceAnalyser(args.model_pack, required=needs, device=args.device)
+        if checkpoint_template == "synthetic":
+            warn(
+                "this model was trained on the synthetic face world only, never on real faces: expect "
+                "poor swaps on photos (train on real crops: python -m deepswap.prepare, then data=folder)"
+            )
+        return analyser
     if args.synthetic or checkpoint_template == "synthetic":
         return SyntheticSceneAnalyser.from_files(paths)
     raise SwapError("this checkpoint was trained on aligned photos: give --model-pack DIR (e.g. buffalo_l)")
@@ -151,47 +159,78 @@ def run(args) -> str:
         rep = swapper.swap_video(
             source_id, targets[0], out, face_index=args.face_index, reference=ref, progress=not args.quiet
         )
+        if not rep.faces_swapped:
+            _remove([out, out.with_name(out.name + ".provenance.json")])
+            found = rep.frames - rep.frames_without_face
+            raise NothingProducedError(
+                f"no face swapped in {args.target}: {found} of {rep.frames} frames have a face, and "
+                f"{_selection(args) or 'none could be swapped'}; nothing written"
+            )
         return (
             f"wrote {out}: {rep.frames} frames, {rep.faces_swapped} faces swapped in {rep.frames_swapped}; "
             f"{rep.frames_without_face} frames without a face passed through unchanged; audio {rep.audio}; "
             f"provenance: {rep.provenance}"
         )
+    made_folder = kind == "folder" and not out.exists()
     if kind == "folder":
         out.mkdir(exist_ok=True)
-    swapped = without = unselected = 0
+    swapped = without = unselected = most = 0
+    written = []
     for target in targets:
         dest = out if kind == "image" else out / target.name
         if dest.suffix.lower() not in provenance.IMAGE_FORMATS:
             dest = dest.with_suffix(".png")
         res = swapper.swap(source_id, target, face_index=args.face_index, reference=ref, out=dest)
+        written.append(dest)
         swapped += len(res.swapped)
         without += not res.faces
         unselected += bool(res.faces) and not res.swapped
+        most = max(most, len(res.faces))
+    if not swapped:
+        _remove(written + ([out] if made_folder else []))
+        raise NothingProducedError(
+            f"no face swapped in {args.target}: {_no_swap_reason(args, most)}; nothing written"
+        )
+    if unselected:
+        warn(f"{_selection(args)} in {unselected} of {len(targets)} image(s); they passed through unchanged")
     return (
         f"wrote {out}: {swapped} faces swapped in {len(targets)} image(s); {without} without a face and "
         f"{unselected} without a selected face passed through unchanged"
     )
 
 
+def _selection(args) -> str:
+    if args.face_index is not None:
+        return f"--face-index {args.face_index} matched no face"
+    return f"no face looked like --reference {args.reference}" if args.reference else ""
+
+
+def _no_swap_reason(args, most_faces: int) -> str:
+    if not most_faces:
+        return "no face found in any target"
+    if args.face_index is not None:
+        return f"{_selection(args)} (the targets have at most {most_faces} faces: 0..{most_faces - 1})"
+    return f"{_selection(args)} (lower --threshold {args.threshold}?)"
+
+
+def _remove(paths: list[Path]) -> None:
+    for p in paths:
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
+def warn(message: str) -> None:
+    print(f"deepswap.swap: warning: {message}", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
+    args = parser.parse_args(take_debug_flag(sys.argv[1:] if argv is None else argv))
+    with report("deepswap.swap"):
         print(run(args))
-    except Exception as e:
-        if isinstance(e, _user_errors()):
-            parser.exit(2, f"error: {e}\n")
-        raise
     return 0
-
-
-def _user_errors() -> tuple[type[Exception], ...]:
-    """Bad input, reported in one line. Classes of modules not imported yet cannot have been raised."""
-    errors = [MediaError, ModelPackError, FileNotFoundError]
-    for module, name in (("deepswap.api", "CheckpointError"), ("deepswap.swapper", "SwapError")):
-        if module in sys.modules:
-            errors.append(getattr(sys.modules[module], name))
-    return tuple(errors)
 
 
 if __name__ == "__main__":

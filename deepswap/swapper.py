@@ -35,6 +35,7 @@ import torch.nn.functional as F
 
 from deepswap import provenance
 from deepswap.api import SwapModel
+from deepswap.errors import DeepswapError
 from deepswap.faces import align as al
 from deepswap.faces import region
 from deepswap.faces.analyser import Face, SyntheticSceneAnalyser, sort_faces
@@ -54,7 +55,7 @@ from deepswap.faces.video import (
 DEFAULT_THRESHOLD = 0.5
 
 
-class SwapError(ValueError):
+class SwapError(DeepswapError, ValueError):
     """A swap cannot be done as asked (no face in a source or reference, bad option)."""
 
 

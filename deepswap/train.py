@@ -10,30 +10,22 @@ import logging
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hydra
-import lightning as L
-import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from deepswap.training.detector_step import MODES
-from deepswap.training.module import FaceSwapModule
+from deepswap.errors import removed_on_error, report
+from deepswap.utils.run_checks import check_train, detector_mode, resume_path
+
+if TYPE_CHECKING:
+    from deepswap.training.module import FaceSwapModule
 
 log = logging.getLogger("deepswap.train")
 # Optimiser steps per batch of the default config: discriminator, generator, detector.
 STEPS_PER_BATCH = 3
-
-
-def detector_mode(cfg: DictConfig) -> str:
-    """``cfg.detector.mode`` checked; a bare YAML ``off`` (read as false) and a missing group mean off."""
-    det = cfg.get("detector")
-    mode = "off" if not det or det.get("mode") in (None, False) else str(det.mode)
-    if mode not in MODES:
-        raise ValueError(f"detector.mode={mode!r}; valid: {', '.join(MODES)}")
-    if mode != "off" and not det.get("net"):
-        raise ValueError(f"detector.mode={mode} needs detector.net: pick one, e.g. detector=small")
-    return mode
+__all__ = ["train", "build_module", "final_table", "detector_mode", "steps_per_batch", "main"]
 
 
 def steps_per_batch(cfg: DictConfig) -> int:
@@ -63,6 +55,8 @@ def _detector_kwargs(cfg: DictConfig) -> dict:
 
 def build_module(cfg: DictConfig) -> FaceSwapModule:
     """Networks, losses and optimisers from the config (the identity encoders may train first)."""
+    from deepswap.training.module import FaceSwapModule
+
     eval_identity = instantiate(cfg.eval_identity) if cfg.get("eval_identity") else None
     module = FaceSwapModule(
         generator=instantiate(cfg.generator),
@@ -83,57 +77,53 @@ def build_module(cfg: DictConfig) -> FaceSwapModule:
     return module
 
 
-def _resolve_ckpt(cfg: DictConfig) -> str | None:
-    path = cfg.get("ckpt_path")
-    if path in (None, ""):
-        return None
-    if path == "last":
-        path = str(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt")
-    if not Path(path).is_file():
-        raise FileNotFoundError(
-            f"ckpt_path={path} does not exist. Pass the last.ckpt of an earlier run "
-            "(<run>/checkpoints/last.ckpt) to resume it."
-        )
-    return path
-
-
 def train(cfg: DictConfig, extra_callbacks: list | None = None) -> tuple[dict, dict]:
     """Train, save checkpoints/samples/metrics in ``cfg.paths.output_dir``, and score held-out pairs.
 
     Returns ``(metrics, objects)``: the trainer's final metrics (plus the held-out table under
     ``"heldout"``) and the built ``cfg``, ``module``, ``datamodule`` and ``trainer``.
-    ``extra_callbacks`` are added to the configured ones (for notebooks and tests).
+    ``extra_callbacks`` are added to the configured ones (for notebooks and tests). A config that
+    cannot work raises a :class:`deepswap.errors.DeepswapError` before anything is written.
     """
+    check_train(cfg)
+    ckpt_path = resume_path(cfg)
+    ckpt_path = str(ckpt_path) if ckpt_path else None
+    import lightning as L  # after the checks: a bad config stops in a second
+
     L.seed_everything(cfg.seed, workers=True)
     out = Path(cfg.paths.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    ckpt_path = _resolve_ckpt(cfg)
+    with removed_on_error(out):
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
-    datamodule = instantiate(cfg.data)
-    module = build_module(cfg)
-    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
-    callbacks += list(extra_callbacks or [])
-    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-    batches = math.ceil(cfg.total_kimg * 1000 / (cfg.data.batch_size * trainer.world_size))
-    trainer.fit_loop.epoch_loop.max_steps = batches * steps_per_batch(cfg)
-    log.info(
-        "training for %s kimg = %d batches of %d per process (%d processes), detector %s; run folder %s",
-        cfg.total_kimg,
-        batches,
-        cfg.data.batch_size,
-        trainer.world_size,
-        detector_mode(cfg),
-        out,
-    )
+        datamodule = instantiate(cfg.data)
+        module = build_module(cfg)
+        callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+        callbacks += list(extra_callbacks or [])
+        loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+        trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+        batches = math.ceil(cfg.total_kimg * 1000 / (cfg.data.batch_size * trainer.world_size))
+        trainer.fit_loop.epoch_loop.max_steps = batches * steps_per_batch(cfg)
+        log.info(
+            "training for %s kimg = %d batches of %d per process (%d processes), detector %s; run folder %s",
+            cfg.total_kimg,
+            batches,
+            cfg.data.batch_size,
+            trainer.world_size,
+            detector_mode(cfg),
+            out,
+        )
 
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
-    trainer.save_checkpoint(out / "checkpoints" / "last.ckpt")
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
-    if cfg.get("final_eval", {}).get("enabled") and trainer.is_global_zero and hasattr(datamodule, "world"):
-        metrics["heldout"] = final_table(cfg, module, datamodule, out)
-    return metrics, {"cfg": cfg, "module": module, "datamodule": datamodule, "trainer": trainer}
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+        trainer.save_checkpoint(out / "checkpoints" / "last.ckpt")
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        if (
+            cfg.get("final_eval", {}).get("enabled")
+            and trainer.is_global_zero
+            and hasattr(datamodule, "world")
+        ):
+            metrics["heldout"] = final_table(cfg, module, datamodule, out)
+        return metrics, {"cfg": cfg, "module": module, "datamodule": datamodule, "trainer": trainer}
 
 
 def final_table(cfg: DictConfig, module: FaceSwapModule, datamodule, out: Path) -> dict:
@@ -182,18 +172,20 @@ def final_table(cfg: DictConfig, module: FaceSwapModule, datamodule, out: Path) 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="train")
 def _hydra_main(cfg: DictConfig) -> None:
-    train(cfg)
+    from deepswap.utils.hydra_cli import run_folder
+
+    with report("deepswap.train", cleanup=run_folder()):
+        train(cfg)
 
 
 def main() -> None:
-    """Entry point: check the overrides first so a typo lists the valid choices, then run Hydra."""
-    from deepswap.utils.config_check import ConfigError, check_overrides
+    """Entry point: check the command line first (typos list the valid choices; bad values and
+    combinations stop in one line, before any run folder exists), then run Hydra."""
+    from deepswap.utils.hydra_cli import precheck, set_argv
 
-    overrides = [a for a in sys.argv[1:] if not a.startswith("-") and "=" in a and not a.startswith("hydra")]
-    try:
-        check_overrides(overrides)
-    except ConfigError as e:
-        sys.exit(f"deepswap.train: {e}")
+    set_argv(precheck("deepswap.train", "train", check_train, sys.argv[1:]))
+    import torch
+
     torch.set_float32_matmul_precision("high")
     _hydra_main()
 

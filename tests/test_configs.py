@@ -105,3 +105,38 @@ def test_configs_folder_is_found_from_any_folder():
     from deepswap.utils.config_check import CONFIG_DIR
 
     assert (CONFIG_DIR / "train.yaml").is_file() and Path.cwd() != CONFIG_DIR
+
+
+def test_sweeps_are_checked_value_by_value():
+    cfgs = check_overrides(["seed=0,1", "experiment=glob(*)"], multirun=True)
+    experiments = {c.hydra.runtime.choices.experiment for c in cfgs}
+    assert experiments == set(group_options("experiment")) and {c.seed for c in cfgs} == {0, 1}
+    with pytest.raises(ConfigError, match="Ambiguous value"):
+        check_overrides(["seed=0,1"])  # without -m a comma list is not a sweep
+    with pytest.raises(ConfigError, match=r"generator.*Valid choices"):
+        check_overrides(["generator=deepswap,nope"], multirun=True)
+    with pytest.raises(ConfigError, match="train.stpes"):
+        check_overrides(["command=train", "seed=0,1", "train.stpes=3"], config_name="detect", multirun=True)
+
+
+def test_two_job_detector_sweep_through_the_cli(tmp_path):
+    tiny = ["train.steps=1", "train.eval_every=1", "train.batch_size=4", "data.size=32"]
+    tiny += ["data.pairs.train=8", "data.pairs.val=8", "data.pairs.test=8"]
+    result = subprocess.run(
+        [sys.executable, "-m", "deepswap.detect", "train", "-m", "seed=0,1", *tiny,
+         f"hydra.sweep.dir={tmp_path}/sweep"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(list((tmp_path / "sweep").glob("*/results.json"))) == 2
+
+
+@pytest.mark.slow
+def test_two_job_training_sweep_through_the_cli(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "deepswap.train", "-m", "debug=fast", "seed=0,1", "final_eval.enabled=false",
+         f"hydra.sweep.dir={tmp_path}/sweep"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(list((tmp_path / "sweep").glob("*/checkpoints/last.ckpt"))) == 2

@@ -269,7 +269,8 @@ def test_cli_bad_input_gives_one_line_and_exit_2(case, message, ckpt, files, tmp
         extra = ["--model-pack", tmp_path / "buffalo_l"]
     code, _, err = _cli(capsys, *[x for kv in args.items() for x in kv], *extra)
     assert code == 2
-    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("deepswap.swap: error: ")
     import re
 
     assert re.search(message, err), err
@@ -282,4 +283,4 @@ def test_cli_process_exits_2_without_traceback(tmp_path):
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.strip() == f"error: cannot read {tmp_path / 's.png'}: no such file"
+    assert done.stderr.strip() == f"deepswap.swap: error: cannot read {tmp_path / 's.png'}: no such file"

@@ -14,11 +14,13 @@ import cv2
 import numpy as np
 import torch
 
+from deepswap.errors import DeepswapError
+
 log = logging.getLogger(__name__)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
-class DataError(RuntimeError):
+class DataError(DeepswapError, RuntimeError):
     """A data problem the user can fix; the message says what and how."""
 
 

@@ -56,14 +56,23 @@ def load_detector(
     The file holds ``{"state_dict", "config", "step", ...}``, or a bare state_dict when ``config`` (the
     network's ``_target_`` config) is given separately.
     """
+    from deepswap.errors import CheckpointError
+    from deepswap.utils.safeload import load_weights
+
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"detector file {path} does not exist")
-    blob = torch.load(path, map_location="cpu", weights_only=True)
+    blob = load_weights(path, "detector file")
+    if isinstance(blob, dict) and isinstance(blob.get("deepswap"), dict):
+        raise CheckpointError(
+            f"{path} is a swap-model checkpoint (python -m deepswap.train), not a detector: give a "
+            "detector file, e.g. RUN/checkpoints/best.pt of python -m deepswap.detect train"
+        )
     meta = dict(blob) if isinstance(blob, dict) and "state_dict" in blob else {"state_dict": blob}
     config = config if config is not None else meta.get("config")
     if not config or "_target_" not in config:
-        raise ValueError(f"{path} has no network config (a dict with _target_); pass config=...")
+        raise CheckpointError(
+            f"{path} is not a deepswap detector file (no network config with _target_); give "
+            "RUN/checkpoints/best.pt of python -m deepswap.detect train (or pass config= for a state_dict)"
+        )
     net = instantiate(OmegaConf.create(config))
     net.load_state_dict(meta.pop("state_dict"))
     return net.eval().to(device), {**meta, "config": config, "path": str(path.resolve())}

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from deepswap.errors import DeepswapError
 from deepswap.evaluation.metrics import identity_cosine, recolor_to_source, region_errors
 from deepswap.evaluation.scorers import Scorer
 from deepswap.models.identity.oracle import EXPRESSION, POSE
@@ -47,7 +48,7 @@ REFERENCE_BASELINES = ("output = target", "average identity")  # every model row
 PAIR_SALT = 20261126  # a fixed second seed word: protocol pairs never share a stream with other draws
 
 
-class EvaluationError(ValueError):
+class EvaluationError(DeepswapError, ValueError):
     """The evaluation cannot run as configured (the message says why and what to change)."""
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from deepswap.errors import DeepswapError
+
 # buffalo_l's files and what each is for (another pack's files are recognised by their graph shapes)
 PACK_FILES = {
     "det_10g.onnx": "SCRFD face detector (boxes + 5 points), required",
@@ -35,7 +37,7 @@ DEFAULT_MODULES = ("detection", "recognition", "landmark_3d_68", "landmark_2d_10
 REQUIRED_MODULES = ("detection",)  # a swap or a prepare run needs only faces and their 5 points
 
 
-class ModelPackError(FileNotFoundError):
+class ModelPackError(DeepswapError, FileNotFoundError):
     """The model pack folder is missing, incomplete or unreadable."""
 
 

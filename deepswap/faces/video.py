@@ -16,12 +16,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from deepswap.errors import DeepswapError
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 WRITE_CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
 
 
-class MediaError(ValueError):
+class MediaError(DeepswapError, ValueError):
     """An input cannot be read, a format is not supported or an output cannot be written."""
 
 

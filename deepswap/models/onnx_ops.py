@@ -16,13 +16,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from deepswap.errors import DeepswapError
+
 # ONNX TensorProto data types -> torch (Cast)
 DTYPES = {1: torch.float32, 2: torch.uint8, 3: torch.int8, 6: torch.int32, 7: torch.int64}
 DTYPES |= {9: torch.bool, 10: torch.float16, 11: torch.float64, 16: torch.bfloat16}
 CONV = {3: F.conv1d, 4: F.conv2d, 5: F.conv3d}
 
 
-class OnnxConversionError(ValueError):
+class OnnxConversionError(DeepswapError, ValueError):
     """The ONNX graph cannot be converted (not a recogniser, or an op/attribute the converter lacks)."""
 
 

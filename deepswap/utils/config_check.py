@@ -10,10 +10,12 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import DictConfig, OmegaConf
 
+from deepswap.errors import DeepswapError
+
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
-class ConfigError(ValueError):
+class ConfigError(DeepswapError, ValueError):
     """A configuration mistake; the message lists the valid choices."""
 
 
@@ -35,23 +37,62 @@ def _key_hint(cfg: DictConfig, full_key: str) -> str:
     return f"Valid keys under {where}: {', '.join(keys)}.{hint} (Use '+{full_key}=...' to add a new key.)"
 
 
-def check_overrides(overrides: list[str], config_name: str = "train") -> None:
-    """Compose the config with ``overrides``; raise :class:`ConfigError` with the valid choices if a
-    key or group option does not exist."""
+def check_overrides(
+    overrides: list[str], config_name: str = "train", multirun: bool = False
+) -> list[DictConfig]:
+    """Compose the config with ``overrides`` -> the composed configs (with ``hydra.runtime.choices``).
+
+    Raises :class:`ConfigError` with the valid choices if a key or group option does not exist. With
+    ``multirun``, sweeps (``seed=0,1``, ``experiment=glob(*)``, ``range(...)``) are expanded: every value
+    of every swept key is composed once (the others at their first value), so a typo anywhere in a
+    sweep stops before any job runs. Non-discrete sweeps (``interval``) are left to the sweeper.
+    """
+    cfgs = []
     with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        try:
-            compose(config_name, overrides=overrides)
-        except MissingConfigException as e:
-            raise ConfigError(_group_message(str(e), e.options)) from None
-        except ConfigCompositionException as e:
-            text = _chain(e)
-            key = re.search(r"full_key: (\S+)", text)
-            if key and "not in struct" in text:
-                base = compose(config_name)
-                raise ConfigError(
-                    f"Unknown config key '{key.group(1)}'. {_key_hint(base, key.group(1))}"
-                ) from None
-            raise ConfigError(text) from None
+        for variant in _variants(overrides) if multirun else [overrides]:
+            cfgs.append(_compose(config_name, variant))
+    return cfgs
+
+
+def _compose(config_name: str, overrides: list[str]) -> DictConfig:
+    try:
+        return compose(config_name, overrides=overrides, return_hydra_config=True)
+    except MissingConfigException as e:
+        raise ConfigError(_group_message(str(e), e.options)) from None
+    except ConfigCompositionException as e:
+        text = _chain(e)
+        key = re.search(r"full_key: (\S+)", text)
+        if key and "not in struct" in text:
+            base = compose(config_name)
+            raise ConfigError(
+                f"Unknown config key '{key.group(1)}'. {_key_hint(base, key.group(1))}"
+            ) from None
+        raise ConfigError(text) from None
+
+
+def _variants(overrides: list[str]) -> list[list[str]]:
+    """The override lists a multirun's sweeps need checked: first values, then each other value in turn."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
+    try:
+        parsed = parser.parse_overrides(overrides)
+    except OverrideParseException as e:
+        raise ConfigError(str(e)) from None
+    fixed, swept = [], []
+    for o in parsed:
+        if not o.is_sweep_override():
+            fixed.append(o.input_line)
+        elif o.is_discrete_sweep():
+            key = o.get_key_element()
+            swept.append([f"{key}={v}" for v in o.sweep_string_iterator()])
+    first = [values[0] for values in swept if values]
+    variants = [fixed + first]
+    for i, values in enumerate(swept):
+        variants += [fixed + first[:i] + [v] + first[i + 1 :] for v in values[1:]]
+    return variants
 
 
 def _chain(e: BaseException) -> str:

@@ -152,13 +152,17 @@ def load_arcface_backbone(path: str | Path, depth: int | str = 50, **kw) -> IRes
             "(github.com/deepinsight/insightface/tree/master/recognition/arcface_torch) and pass its path "
             "(e.g. via the DEEPSWAP_ARCFACE environment variable)."
         )
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    from deepswap.utils.safeload import load_weights
+
+    state = load_weights(path, "arcface_torch backbone.pth")
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     state = {k.removeprefix("module."): v for k, v in state.items()}
     missing, unexpected = _key_mismatch(model, state)
     if missing or unexpected:
-        raise RuntimeError(
+        from deepswap.errors import WeightsMismatchError
+
+        raise WeightsMismatchError(
             f"{path} does not match iresnet{depth}(**{kw}): {len(missing)} missing keys "
             f"(first: {missing[:5]}), {len(unexpected)} unexpected keys (first: {unexpected[:5]}). "
             "Check the depth and width/input_size arguments."
