@@ -31,6 +31,7 @@ from deepswap.utils.runinfo import git_state, sha256
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+DEFAULT_FOLDER_PAIRS = 200  # num_pairs=null on an identity folder: up to this many held-out identities
 
 
 @dataclass
@@ -72,12 +73,15 @@ def _pairs(cfg: DictConfig, data: DictConfig) -> tuple[dict, str, object]:
         from deepswap.data.synthetic import SyntheticFaceWorld
 
         world = SyntheticFaceWorld(**OmegaConf.to_container(data.world, resolve=True))
-        pairs = protocol.synthetic_pairs(world, cfg.num_pairs, int(data.size), cfg.seed, cfg.split)
+        n = cfg.num_pairs or len(world.identity_ids(cfg.split))  # null: every identity of the split
+        pairs = protocol.synthetic_pairs(world, n, int(data.size), cfg.seed, cfg.split)
         return pairs, "synthetic", world
     if target.endswith("FolderDataModule"):
         dm = instantiate(data)
         dm.setup("validate")
-        return protocol.folder_pairs(dm.val_set.folder, cfg.num_pairs, cfg.seed), "folder", None
+        folder = dm.val_set.folder
+        n = cfg.num_pairs or min(DEFAULT_FOLDER_PAIRS, len(folder.by_identity))
+        return protocol.folder_pairs(folder, n, cfg.seed), "folder", None
     raise EvaluationError(f"data._target_ {target!r} is not a deepswap data module (synthetic or folder)")
 
 

@@ -165,7 +165,11 @@ def final_table(cfg: DictConfig, module: FaceSwapModule, datamodule, out: Path) 
     with open(out / "metrics.jsonl", "a") as f:
         for name, row in res["rows"].items():
             for k, v in row.items():
-                line = {"step": module.global_step, "kimg": round(module.kimg, 3), "metric": f"test/{name}/{k}"}
+                line = {
+                    "step": module.global_step,
+                    "kimg": round(module.kimg, 3),
+                    "metric": f"test/{name}/{k}",
+                }
                 f.write(json.dumps({**line, "value": v, "ckpt": "checkpoints/last.ckpt"}) + "\n")
     return res["rows"]
 

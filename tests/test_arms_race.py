@@ -65,7 +65,7 @@ def test_report_schema_shapes_and_consistency(report):
         assert list(r["robustness"]) == conditions
         assert all(0.0 <= row["auc"] <= 1.0 for row in r["robustness"].values())
         quality = r["swap_quality"]["model"]
-        for metric in ("id_top1", "id_cos_source", "gt_masked_l1", "gt_psnr", "gt_ssim"):
+        for metric in ("id_top1", "id_cos_gallery", "gt_l1_face", "gt_l1", "gt_psnr", "gt_ssim"):
             assert math.isfinite(quality[metric]), metric
         assert "ground truth (ceiling)" in r["swap_quality"]["references"]
         # The last snapshot is the final step: the last.ckpt detector and EMA generator play the same.

@@ -18,6 +18,7 @@ from deepswap.evaluation import protocol
 from deepswap.evaluation.metrics import ssim
 from deepswap.evaluation.scorers import OracleScorer
 
+
 @pytest.fixture(scope="session")
 def world():
     return SyntheticFaceWorld(**WORLD)
@@ -51,7 +52,9 @@ def test_pairs_fixed_seeded_on_test_identities(world):
     assert not set(val["source_id"].tolist()) & test  # validation never scores the test identities
     # the gallery is another render of the source identity, never the source image itself
     assert not torch.equal(a["gallery"], a["source"])
-    same = world.render(world.identity_factors(int(a["source_id"][0])), world.attribute_factors("test", 0), 32)
+    same = world.render(
+        world.identity_factors(int(a["source_id"][0])), world.attribute_factors("test", 0), 32
+    )
     assert same.image.shape == (1, 3, 32, 32)
     assert len(set(a["source_id"].tolist())) == 8  # one source identity per pair
     assert (a["source_id"] != a["target_id"]).all()
@@ -98,7 +101,9 @@ def test_reference_rows_bracket_the_protocol(scored):
     # ID retrieval against independent gallery renders: output = source is a real render, so it scores
     # exactly the oracle's own accuracy; target passthrough and the average face sit near chance.
     assert source["id_top1"] == floor["id_top1"]
-    assert target["id_top1"] <= 4 * floor["id_top1_chance"] and average["id_top1"] <= 4 * floor["id_top1_chance"]
+    assert (
+        target["id_top1"] <= 4 * floor["id_top1_chance"] and average["id_top1"] <= 4 * floor["id_top1_chance"]
+    )
     assert truth["id_top1"] > 5 * floor["id_top1_chance"]
     # Pose against the target's TRUE pose: target passthrough is the oracle's floor, source far off.
     assert target["pose_err"] == pytest.approx(floor["pose_err"], rel=1e-5)
@@ -134,7 +139,17 @@ def test_intervals_and_paired_differences(scored):
     assert "GT L1 face" in worse
 
 
-JSON_KEYS = {"schema", "rows", "intervals", "differences", "verdict", "noise_floor", "skipped", "provenance", "files"}
+JSON_KEYS = {
+    "schema",
+    "rows",
+    "intervals",
+    "differences",
+    "verdict",
+    "noise_floor",
+    "skipped",
+    "provenance",
+    "files",
+}
 PROVENANCE_KEYS = {
     "checkpoint",
     "generator",

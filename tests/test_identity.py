@@ -10,7 +10,12 @@ from omegaconf import OmegaConf
 
 from deepswap.data.synthetic import SyntheticFaceWorld
 from deepswap.models.identity.oracle import FactorOracle, oracle_targets
-from deepswap.training.identity import ArcFaceObjective, synthetic_identity_encoder
+from deepswap.training.identity import (
+    ArcFaceObjective,
+    SupConObjective,
+    identity_retrieval,
+    synthetic_identity_encoder,
+)
 
 
 def test_arcface_margin_ramps_up_and_factor_head_adds_a_term():
@@ -32,6 +37,10 @@ def test_oracle_targets_are_standardised_identity_then_pose_then_expression():
     attr = torch.stack([world.attribute_factors("train", i) for i in range(3)])
     targets = oracle_targets(world, ident, attr)
     assert targets.shape == (3, world.num_identity_factors + 7)
+    out = world.render(ident, attr, 32)
+    with_lm = oracle_targets(world, ident, attr, out.landmarks, 32)
+    assert with_lm.shape == (3, world.num_identity_factors + 7 + 10)
+    assert with_lm[:, -10:].abs().max() < 1.0  # landmarks in normalised image coordinates
     assert torch.allclose(targets[:, 0] * 0.2887 + 0.5, ident[:, 0], atol=1e-4)
     yaw = world.attribute_names.index("yaw")
     assert torch.allclose(targets[:, world.num_identity_factors] * 0.2887 + 0.5, attr[:, yaw], atol=1e-4)
@@ -57,6 +66,7 @@ def test_synthetic_encoder_is_cached_by_config(tmp_path, caplog):
         cache_dir=str(tmp_path),
         steps=3,
         batch_size=8,
+        views=2,
     )
     first = synthetic_identity_encoder(**kwargs)
     assert "training a synthetic identity encoder" in caplog.text and len(list(tmp_path.glob("*.pt"))) == 1
@@ -97,3 +107,72 @@ def test_arcface_training_runs_on_an_identity_folder_and_lowers_the_loss(tmp_pat
     train_encoder(net, objective, folder_batches(folder, 12), steps=30, lr=3e-3)
     after = float(objective(net(batch["images"]), batch, 1.0))
     assert after < before
+
+
+def test_supcon_is_low_when_views_of_an_identity_agree():
+    obj = SupConObjective(tau=0.1)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2])
+    e = torch.eye(3).repeat_interleave(2, 0)  # both views of each identity on the same axis
+    good = obj(e, {"labels": labels}, 1.0)
+    bad = obj(e[torch.tensor([0, 2, 4, 1, 3, 5])], {"labels": labels}, 1.0)
+    # perfect: each view's one positive has cosine 1, four negatives 0 -> -log(e^10 / (e^10 + 4))
+    assert float(good) == pytest.approx(-math.log(math.exp(10) / (math.exp(10) + 4)), rel=1e-4)
+    assert float(bad) > float(good) + 5
+    with pytest.raises(ValueError, match="views"):
+        obj(torch.randn(3, 4), {"labels": torch.tensor([0, 1, 2])}, 1.0)
+
+
+def test_oracle_reliability_weights_come_from_heldout_r2(oracle):
+    assert torch.isfinite(oracle.r2).all() and (oracle.r2 <= 1).all()
+    assert float(oracle.r2.max()) > 0.8  # it reads the big factors well
+    expected = (oracle.r2.clamp(0, 0.999) / (1 - oracle.r2.clamp(0, 0.999))).sqrt().clamp(max=5.0)
+    assert torch.allclose(oracle.reliability, expected)
+    assert oracle.test_top1 > 0.5  # 32 px test oracle: far above chance (0.5%) on 200 test identities
+
+
+@pytest.fixture(scope="module")
+def small_encoder():
+    """A metric-learning encoder like the default one, shrunk to 32 px for the test suite."""
+    from conftest import CACHE_DIR, WORLD
+
+    enc = OmegaConf.create(
+        {
+            "_target_": "deepswap.models.identity.conv.ConvIdentityEncoder",
+            "embedding_size": 64,
+            "width": 16,
+            "input_size": 32,
+        }
+    )
+    return synthetic_identity_encoder(
+        enc,
+        OmegaConf.create(WORLD),
+        32,
+        str(CACHE_DIR / "identity"),
+        "supcon",
+        steps=150,
+        batch_size=64,
+        lr=3e-3,
+    )
+
+
+def test_metric_learning_encoder_retrieves_test_identities(small_encoder):
+    from conftest import WORLD
+
+    world = SyntheticFaceWorld(**WORLD)
+    top1 = identity_retrieval(small_encoder, world, 32, "test")
+    assert top1 == small_encoder.test_top1
+    assert top1 > 0.15, top1  # 30x chance after 150 steps at 32 px (the default reaches >= 90% at 64 px)
+
+
+def test_an_attack_on_the_training_encoder_barely_moves_the_oracle(small_encoder, oracle):
+    """Independence: a perturbation optimised to raise the training encoder's cosine to another
+    identity raises the oracle's cosine by less than a quarter as much."""
+    from conftest import WORLD
+
+    from deepswap.evaluation.independence import attack_renders, attack_transfer
+
+    world = SyntheticFaceWorld(**WORLD)
+    images, chosen = attack_renders(world, 32, n=32)
+    r = attack_transfer(small_encoder, oracle, images, chosen, eps=8 / 255, steps=10)
+    assert r["encoder_gain"] > 0.3, r  # the attack works on its own target
+    assert r["scorer_gain"] < 0.25 * r["encoder_gain"], r

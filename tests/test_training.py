@@ -37,9 +37,11 @@ def test_fast_training_run_writes_a_self_describing_run_folder(tiny_run):
     assert {"step", "kimg", "metric", "value", "ckpt"} <= set(lines[0])
     assert any(x["metric"] == "val/gt_psnr" for x in lines)
     rows = metrics["heldout"]
-    assert set(rows) >= {"model", "output = target", "output = source", "target recoloured to source"}
+    assert set(rows) >= {"model", "output = target", "output = source", "average identity"}
+    verdict = json.loads((run / "heldout_eval.json").read_text())["verdict"]
+    assert "Against 'output = target', the model is significantly" in verdict
     # The ground truth is its own best match: a sanity check of the table's plumbing.
-    assert rows["ground truth (ceiling)"]["gt_masked_l1"] == pytest.approx(0.0, abs=1e-6)
+    assert rows["ground truth (ceiling)"]["gt_l1"] == pytest.approx(0.0, abs=1e-6)
     # The closing table is the evaluation protocol, scored by the evaluation oracle.
     assert set(rows["model"]) == set(METRICS)
     assert objects["trainer"].global_step == 16 * STEPS_PER_BATCH

@@ -69,7 +69,9 @@ def attack_transfer(
     }
 
 
-def attack_renders(world, size: int, n: int = 64, split: str = "test", seed: int = 3) -> tuple[Tensor, Tensor]:
+def attack_renders(
+    world, size: int, n: int = 64, split: str = "test", seed: int = 3
+) -> tuple[Tensor, Tensor]:
     """``n`` renders of ``split`` identities and renders of ``n`` other identities to push them towards
     (each image's chosen identity differs from its own), both in [-1, 1]."""
     ids = list(world.identity_ids(split))

@@ -74,7 +74,9 @@ def synthetic_pairs(world, num_pairs: int, size: int, seed: int, split: str = "t
     from deepswap.data.synthetic.params import POSE_SPAN_DEG
 
     ids = np.asarray(list(world.identity_ids(split)))
-    _check_count(num_pairs, len(ids), f"the world's {split!r} split", " or raise data.world.num_heldout_identities")
+    _check_count(
+        num_pairs, len(ids), f"the world's {split!r} split", " or raise data.world.num_heldout_identities"
+    )
     rng = np.random.default_rng([int(seed), PAIR_SALT])
     source_ids = rng.permutation(ids)[:num_pairs]
     offsets = rng.integers(1, len(ids), size=num_pairs)  # never 0: the target is another identity
@@ -85,11 +87,16 @@ def synthetic_pairs(world, num_pairs: int, size: int, seed: int, split: str = "t
     out: dict[str, list[Tensor]] = {}
     for lo in range(0, num_pairs, 64):
         sl = slice(lo, lo + 64)
-        attr = {k: torch.stack([world.attribute_factors(split, int(i)) for i in v[sl]]) for k, v in index.items()}
+        attr = {
+            k: torch.stack([world.attribute_factors(split, int(i)) for i in v[sl]]) for k, v in index.items()
+        }
         t_id = torch.stack([world.identity_factors(int(i)) for i in target_ids[sl]])
         s_id = torch.stack([world.identity_factors(int(i)) for i in source_ids[sl]])
         target, source = world.render(t_id, attr["target"], size), world.render(s_id, attr["source"], size)
-        truth, gallery = world.swap_truth(s_id, attr["target"], size), world.render(s_id, attr["gallery"], size)
+        truth, gallery = (
+            world.swap_truth(s_id, attr["target"], size),
+            world.render(s_id, attr["gallery"], size),
+        )
         average = world.render(torch.full_like(s_id, 0.5), attr["target"], size)
         parts = {
             "target": target.image * 2 - 1,
@@ -314,4 +321,3 @@ def folder_pairs(folder, num_pairs: int, seed: int) -> dict:
         "target_path": [str(folder.paths[i]) for i in t_img],
         "source_path": [str(folder.paths[i]) for i in s_img],
     }
-

@@ -96,7 +96,9 @@ def format_differences(differences: dict, metrics=SHOWN) -> str:
                     d, lo, hi = values[m]
                     fmt = COLUMNS[m][1]
                     star = "*" if lo > 0 or hi < 0 else ""
-                    cells.append(f"{COLUMNS[m][0]} {fmt.format(d)} [{fmt.format(lo)}, {fmt.format(hi)}]{star}")
+                    cells.append(
+                        f"{COLUMNS[m][0]} {fmt.format(d)} [{fmt.format(lo)}, {fmt.format(hi)}]{star}"
+                    )
             lines.append(f"{name} - {base}: " + "; ".join(cells))
     return "\n".join(lines)
 
@@ -125,7 +127,9 @@ def format_noise_floor(floor: dict[str, float]) -> str:
     """The scorer's own error on real renders, and its per-factor R^2 on held-out identities."""
     main = ", ".join(f"{k} {v:.3g}" for k, v in floor.items() if not k.startswith("r2/"))
     r2 = ", ".join(f"{k[3:]} {v:.2f}" for k, v in floor.items() if k.startswith("r2/"))
-    return f"scorer noise floor on real renders: {main}" + (f"\nscorer per-factor R^2 (val identities): {r2}" if r2 else "")
+    return f"scorer noise floor on real renders: {main}" + (
+        f"\nscorer per-factor R^2 (val identities): {r2}" if r2 else ""
+    )
 
 
 def write_json(path: Path, payload: dict) -> Path:

@@ -163,7 +163,12 @@ class RealScorer(Scorer):
         )
 
     def measure(self, images: Tensor) -> dict[str, Tensor | None]:
-        return {"embedding": self._embed(images), "pose": self._pose(images), "expression": None, "landmarks": None}
+        return {
+            "embedding": self._embed(images),
+            "pose": self._pose(images),
+            "expression": None,
+            "landmarks": None,
+        }
 
     @torch.no_grad()
     def _embed(self, images: Tensor) -> Tensor | None:

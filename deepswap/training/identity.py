@@ -90,7 +90,9 @@ class SupConObjective(nn.Module):
         logits = (z @ z.T / self.tau).masked_fill(self_mask, float("-inf"))
         positives = (labels[:, None] == labels[None]) & ~self_mask
         if not bool(positives.any(1).all()):
-            raise ValueError("SupCon needs at least 2 views of every identity in a batch (views_per_identity >= 2)")
+            raise ValueError(
+                "SupCon needs at least 2 views of every identity in a batch (views_per_identity >= 2)"
+            )
         log_prob = logits - logits.logsumexp(1, keepdim=True)
         return -(log_prob.masked_fill(~positives, 0).sum(1) / positives.sum(1)).mean()
 
@@ -121,11 +123,12 @@ def train_encoder(
     params = list(encoder.parameters()) + list(objective.parameters())
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-    encoder.train()
+    encoder.train().to(memory_format=torch.channels_last)  # about 20% faster convolutions on a CPU
     t0 = time.time()
     for step in range(steps):
         batch = next(batches)
-        loss = objective(forward(encoder, batch["images"]), batch, step / steps)
+        images = batch["images"].contiguous(memory_format=torch.channels_last)
+        loss = objective(forward(encoder, images), batch, step / steps)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -138,43 +141,86 @@ def train_encoder(
                 float(loss.detach()),
                 time.time() - t0,
             )
-    return encoder.eval()
+    return encoder.eval().to(memory_format=torch.contiguous_format)
 
 
-def synthetic_batches(world, size: int, batch_size: int, augment, seed: int) -> Iterator[dict]:
-    """Endless batches of train-identity renders under random attributes, colour-jittered, with labels
-    (identity index) and standardised factor targets (see :func:`oracle_targets`)."""
+def synthetic_batches(world, size: int, batch_size: int, augment, seed: int, pool: int = 0) -> Iterator[dict]:
+    """Endless batches of train-identity renders under random attributes, with labels (identity
+    index) and standardised factor targets (see :func:`oracle_targets`), landmarks included.
+
+    ``pool > 0`` renders that many images once (uint8) and draws every batch from them: rendering is
+    about half the cost of a step on a CPU, and the pool is large enough that reuse costs nothing
+    measurable (each image is seen a few times over a default training)."""
     gen = torch.Generator().manual_seed(seed)
     ids = world.identity_ids("train")
-    step = 0
-    while True:
-        labels = torch.randint(0, len(ids), (batch_size,), generator=gen)
-        index = torch.randint(0, 2**31 - 1, (batch_size,), generator=gen)
+
+    def draw(n: int) -> dict:
+        labels = torch.randint(0, len(ids), (n,), generator=gen)
+        index = torch.randint(0, 2**31 - 1, (n,), generator=gen)
         id_f = torch.stack([world.identity_factors(int(ids[int(k)])) for k in labels])
         attr = torch.stack([world.attribute_factors("train", int(i)) for i in index])
-        out = world.render(id_f, attr, size)
-        images = out.image
+        out = _render_chunks(world, id_f, attr, size)
+        return {
+            "images": out["image"],
+            "labels": labels,
+            "targets": oracle_targets(world, id_f, attr),
+            "targets_landmarks": oracle_targets(world, id_f, attr, out["landmarks"], size),
+        }
+
+    store = draw(pool) if pool else None
+    step = 0
+    while True:
+        if store is None:
+            batch = draw(batch_size)
+        else:
+            pick = torch.randint(0, pool, (batch_size,), generator=gen)
+            batch = {k: v[pick] for k, v in store.items()}
+        images = batch["images"].float() / 255.0
         if augment is not None:
             images = torch.stack([augment(img, step * batch_size + j) for j, img in enumerate(images)])
         step += 1
-        yield {
-            "images": images * 2.0 - 1.0,
-            "labels": labels,
-            "targets": oracle_targets(world, id_f, attr),
-            "targets_landmarks": oracle_targets(world, id_f, attr, out.landmarks, size),
-        }
+        yield {**batch, "images": images * 2.0 - 1.0}
 
 
-def view_batches(world, size: int, identities: int, views: int, augment, seed: int) -> Iterator[dict]:
-    """Endless P x K batches: ``identities`` random train identities, each rendered under ``views``
-    independent attribute draws (``world.views``), with labels and standardised factor targets."""
+def _render_chunks(world, id_f: Tensor, attr: Tensor, size: int) -> dict[str, Tensor]:
+    """Render in chunks of 256 -> uint8 images (N, 3, H, W) and float landmarks (N, 5, 2)."""
+    images, landmarks = [], []
+    for lo in range(0, len(id_f), 256):
+        out = world.render(id_f[lo : lo + 256], attr[lo : lo + 256], size)
+        images.append((out.image * 255).round().to(torch.uint8))
+        landmarks.append(out.landmarks)
+    return {"image": torch.cat(images), "landmarks": torch.cat(landmarks)}
+
+
+def view_batches(
+    world, size: int, identities: int, views: int, augment, seed: int, pool: int = 0
+) -> Iterator[dict]:
+    """Endless P x K batches: ``identities`` random train identities, each under ``views`` independent
+    attribute draws (``world.views``), with labels. ``pool > 0`` renders that many views of every
+    train identity once (uint8) and draws the K views of a batch among them (see
+    :func:`synthetic_batches` on why)."""
     gen = torch.Generator().manual_seed(seed)
     ids = world.identity_ids("train")
+    if pool and pool < views:
+        raise ValueError(f"pool ({pool} views per identity) must be at least views ({views})")
+    store = None
+    if pool:
+        parts = [
+            world.views("train", list(ids[lo : lo + 64]), pool, size, seed=seed).image
+            for lo in range(0, len(ids), 64)
+        ]
+        store = (torch.cat(parts) * 255).round().to(torch.uint8).view(len(ids), pool, 3, size, size)
     step = 0
     while True:
-        chosen = (torch.randperm(len(ids), generator=gen)[:identities] + ids.start).tolist()
-        out = world.views("train", chosen, views, size, seed=seed * 1_000_003 + step)
-        images = out.image
+        chosen = torch.randperm(len(ids), generator=gen)[:identities]
+        if store is None:
+            out = world.views(
+                "train", (chosen + ids.start).tolist(), views, size, seed=seed * 1_000_003 + step
+            )
+            images = out.image
+        else:
+            which = torch.rand(len(chosen), pool, generator=gen).argsort(1)[:, :views]
+            images = store[chosen[:, None], which].flatten(0, 1).float() / 255.0
         if augment is not None:
             images = torch.stack([augment(img, step * len(images) + j) for j, img in enumerate(images)])
         step += 1
@@ -212,9 +258,6 @@ def identity_retrieval(encoder: nn.Module, world, size: int, split: str = "test"
         embeds.append(torch.cat([F.normalize(encoder(x * 2 - 1), dim=1) for x in images.split(128)]))
     nearest = (embeds[1] @ embeds[0].T).argmax(1)
     return float((nearest == torch.arange(len(ids))).float().mean())
-
-
-heldout_retrieval = identity_retrieval  # the name used before the val / test split
 
 
 def _code_digest(encoder_target: str | None = None) -> str:
@@ -258,6 +301,7 @@ def synthetic_identity_encoder(
     augment: list | None = None,
     views: int = 4,
     tau: float = 0.1,
+    pool: int = 0,
 ) -> nn.Module:
     """A frozen identity encoder trained on the synthetic world's train identities (cached).
 
@@ -281,7 +325,7 @@ def synthetic_identity_encoder(
         for k, v in dict(
             encoder=encoder, world=world, size=size, objective=objective, steps=steps,
             batch_size=batch_size, lr=lr, margin=margin, scale=scale, factor_weight=factor_weight,
-            seed=seed, augment=augment, views=views, tau=tau,
+            seed=seed, augment=augment, views=views, tau=tau, pool=pool,
         ).items()
     }  # fmt: skip
     w = SyntheticFaceWorld(**spec["world"])
@@ -326,12 +370,12 @@ def _fit(net: nn.Module, world, spec: dict, augment) -> None:
     objective, seed, size = spec["objective"], spec["seed"], spec["size"]
     steps, lr, batch_size = spec["steps"], spec["lr"], spec["batch_size"]
     if objective == "factors":
-        batches = synthetic_batches(world, size, batch_size, augment, seed)
+        batches = synthetic_batches(world, size, batch_size, augment, seed, spec["pool"])
         train_encoder(net, FactorRegression(), batches, steps, lr, forward=lambda n, x: n.trunk(x))
         return
     views = spec["views"] if objective == "supcon" else 1
     if objective == "supcon":
-        batches = view_batches(world, size, batch_size // views, views, augment, seed)
+        batches = view_batches(world, size, batch_size // views, views, augment, seed, spec["pool"])
         train_encoder(net, SupConObjective(spec["tau"]), batches, steps, lr)
         return
     obj = ArcFaceObjective(
@@ -342,4 +386,6 @@ def _fit(net: nn.Module, world, spec: dict, augment) -> None:
         factor_weight=spec["factor_weight"],
         num_factors=world.num_identity_factors,
     )
-    train_encoder(net, obj, synthetic_batches(world, size, batch_size, augment, seed), steps, lr)
+    train_encoder(
+        net, obj, synthetic_batches(world, size, batch_size, augment, seed, spec["pool"]), steps, lr
+    )

@@ -20,7 +20,17 @@ from deepswap.errors import CheckpointError, MissingFileError, UsageError
 MISSING = object()
 MIN_SIZE = 32
 SYNTHETIC_ENCODER = "synthetic_identity_encoder"
-SYNTHETIC_ONLY_KEYS = ("steps", "batch_size", "encoder", "world", "lr", "augment", "objective")
+SYNTHETIC_ONLY_KEYS = (
+    "steps",
+    "batch_size",
+    "encoder",
+    "world",
+    "lr",
+    "augment",
+    "objective",
+    "pool",
+    "views",
+)
 DETECT_SELECT = ("auc", "ap", "acc", "video_auc")
 THRESHOLD_RULES = ("fpr", "eer", "logit0")
 

@@ -215,9 +215,11 @@ def check_evaluate(cfg: DictConfig) -> None:
         raise MissingFileError(f"checkpoint={ckpt} does not exist; give {what}")
     if path.is_file():
         torch_file(path, "checkpoint", what)
-    for key in ("num_pairs", "batch_size"):
-        number(cfg, key, 1, integer=True)
+    if value(cfg, "num_pairs") is not None:  # null: every identity of the split
+        number(cfg, "num_pairs", 2, integer=True)
+    number(cfg, "batch_size", 1, integer=True)
     number(cfg, "seed", 0, integer=True)
+    one_of(cfg, "split", ("test", "val"))
     gpu_needed(value(cfg, "device"), f"device={value(cfg, 'device')}", "use device=cpu")
 
 

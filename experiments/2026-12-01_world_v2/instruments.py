@@ -76,8 +76,11 @@ def main() -> None:
     out["oracle_test_top1"] = identity_retrieval(oracle, world, size, "test")
     out["encoder_probe_r2"] = linear_probe_r2(encoder, world, size)
     out["oracle_r2"] = {k: round(float(v), 3) for k, v in zip(world.identity_names, oracle.r2)}
-    print(f"test top-1 over {len(world.identity_ids('test'))} identities: encoder "
-          f"{100 * out['encoder_test_top1']:.1f}%, oracle {100 * out['oracle_test_top1']:.1f}%", flush=True)
+    print(
+        f"test top-1 over {len(world.identity_ids('test'))} identities: encoder "
+        f"{100 * out['encoder_test_top1']:.1f}%, oracle {100 * out['oracle_test_top1']:.1f}%",
+        flush=True,
+    )
     print("oracle R^2:", out["oracle_r2"], "\nencoder linear-probe R^2:", out["encoder_probe_r2"], flush=True)
 
     images, chosen = attack_renders(world, size, n=64)

@@ -62,7 +62,7 @@ def eyes(img: Tensor, cv: Canvas) -> None:
     The almond (``eye_shape``, ``eye_size``) is always outlined; ``eye_open`` only lowers the lid."""
     p, q = cv.p, cv.q
     cw, iw = _pair_crop(
-        cv, img, "eye", p["eye_w"] * 1.4 + 0.05, p["eye_h"] * 2.4 + 0.08, p["eye_h"] * 1.2 + 0.05
+        cv, img, "eye", p["eye_w"] * 1.25 + 0.03, p["eye_h"] * 2.15 + 0.07, p["eye_h"] * 0.8 + 0.04
     )
     lx, ly, inv, _ = _mirror_frame(cw, "eye")
     ew, eh, op, clip = q["eye_w"], q["eye_h"], q["eye_open"], cw.clip
@@ -149,10 +149,11 @@ def mouth(img: Tensor, cv: Canvas) -> None:
     cheek marks just outside the corners (they move with ``mouth_width``)."""
     p, q = cv.p, cv.q
     mw, lt, smile, gap = p["mouth_w"], p["lip_t"], p["smile"], p["mouth_gap"]
-    reach = abs(smile) + 1.6 * (gap + 1.4 * lt) + 2.4 * lt + 0.09
+    up = abs(smile) + 1.6 * (gap + 1.4 * lt) + 0.05  # the lips and the cheek marks
+    down = up + 2.4 * lt + 0.04  # and the shadow under the lower lip
     mx, my = p["mouth_x"], p["mouth_y"]
     cw, iw = crop(
-        cv, img, mx - _GROW * (mw + 0.07), mx + _GROW * (mw + 0.07), my - _GROW * reach, my + _GROW * reach
+        cv, img, mx - _GROW * (mw + 0.06), mx + _GROW * (mw + 0.06), my - _GROW * up, my + _GROW * down
     )
     sx, sy, clip = q["mouth_sx"], q["mouth_sy"], cw.clip
     lx, ly = (cw.xf - q["mouth_x"]) / sx, (cw.yf - q["mouth_y"]) / sy
