@@ -123,12 +123,11 @@ def train_encoder(
     params = list(encoder.parameters()) + list(objective.parameters())
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-    encoder.train().to(memory_format=torch.channels_last)  # about 20% faster convolutions on a CPU
+    encoder.train()
     t0 = time.time()
     for step in range(steps):
         batch = next(batches)
-        images = batch["images"].contiguous(memory_format=torch.channels_last)
-        loss = objective(forward(encoder, images), batch, step / steps)
+        loss = objective(forward(encoder, batch["images"]), batch, step / steps)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -141,7 +140,7 @@ def train_encoder(
                 float(loss.detach()),
                 time.time() - t0,
             )
-    return encoder.eval().to(memory_format=torch.contiguous_format)
+    return encoder.eval()
 
 
 def synthetic_batches(world, size: int, batch_size: int, augment, seed: int, pool: int = 0) -> Iterator[dict]:
