@@ -122,7 +122,8 @@ def test_synthetic_template_is_the_render_frame(world):
         m = estimate_transform(face.kps, 64, "synthetic")
         scale, angle = np.hypot(*m[0, :2]), np.degrees(np.arctan2(m[1, 0], m[0, 0]))
         centre = transform_points(np.array([[31.5, 31.5]]), invert(m))[0]
-        assert abs(scale - 1) < 0.2 and abs(angle) < 1 and np.abs(centre - 31.5).max() < 4.5
+        # world v2's identity ranges are wide (eye spacing, eye height), so faces spread around the mean
+        assert abs(scale - 1) < 0.3 and abs(angle) < 1 and np.abs(centre - 31.5).max() < 6
         scales.append(scale)
     assert abs(np.mean(scales) - 1) < 0.04
 
