@@ -16,11 +16,6 @@ def identity_cosine(embedding_a: Tensor, embedding_b: Tensor) -> Tensor:
     return F.cosine_similarity(embedding_a.float(), embedding_b.float(), dim=1)
 
 
-def masked_l1(pred: Tensor, truth: Tensor, mask: Tensor) -> Tensor:
-    """Mean absolute error inside ``mask`` on the [0, 1] scale -> ``(B,)``."""
-    diff = (pred.float() - truth.float()).abs() * 0.5
-    m = mask.float().expand_as(diff)
-    return (diff * m).flatten(1).sum(1) / m.flatten(1).sum(1).clamp_min(1e-6)
 
 
 def psnr(pred: Tensor, truth: Tensor) -> Tensor:
@@ -29,9 +24,6 @@ def psnr(pred: Tensor, truth: Tensor) -> Tensor:
     return 10.0 * torch.log10(1.0 / mse.clamp_min(1e-10))
 
 
-def face_union_mask(*masks: Tensor) -> Tensor:
-    """Union (max) of several face masks: the region where a swap may differ from its target."""
-    return torch.stack([m.float() for m in masks]).amax(0)
 
 
 def recolor_to_source(target: Tensor, target_mask: Tensor, source: Tensor, source_mask: Tensor) -> Tensor:
