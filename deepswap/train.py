@@ -77,6 +77,13 @@ def build_module(cfg: DictConfig) -> FaceSwapModule:
     return module
 
 
+def _loggers(cfg: DictConfig, out: Path, resuming: bool) -> list:
+    from deepswap.training.loggers import resume_kwargs
+
+    configs = [c for c in (cfg.get("logger") or {}).values() if c is not None]
+    return [instantiate(c, **(resume_kwargs(c, out) if resuming else {})) for c in configs]
+
+
 def train(cfg: DictConfig, extra_callbacks: list | None = None) -> tuple[dict, dict]:
     """Train, save checkpoints/samples/metrics in ``cfg.paths.output_dir``, and score held-out pairs.
 
@@ -100,7 +107,7 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> tuple[dict, d
         module = build_module(cfg)
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
         callbacks += list(extra_callbacks or [])
-        loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+        loggers = _loggers(cfg, out, resuming=ckpt_path is not None)
         trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
         batches = math.ceil(cfg.total_kimg * 1000 / (cfg.data.batch_size * trainer.world_size))
         trainer.fit_loop.epoch_loop.max_steps = batches * steps_per_batch(cfg)

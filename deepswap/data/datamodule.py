@@ -17,6 +17,11 @@ from torch.utils.data import DataLoader
 from deepswap.data.augment import build_augment
 from deepswap.data.folder import DataError, IdentityFolder
 from deepswap.data.pairs import FolderPairs, SyntheticPairs
+from deepswap.data.sampling import EpochSampler, ResumableLoader
+
+# Validation pairs are drawn with seed + VAL_SEED_OFFSET, so that they are not the training pairs of
+# the same index (for folders without a val_root both draw from the same images).
+VAL_SEED_OFFSET = 1
 
 
 def _worker_init(worker_id: int) -> None:
@@ -42,23 +47,27 @@ class _PairDataModule(L.LightningDataModule):
         self.val_batch_size = int(val_batch_size or batch_size)
         self.train_set = self.val_set = None
 
-    def _loader(self, dataset, batch_size: int, shuffle: bool) -> DataLoader:
-        return DataLoader(
-            dataset,
-            batch_size=batch_size,
-            shuffle=shuffle,
-            drop_last=shuffle,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            worker_init_fn=_worker_init,
-            pin_memory=torch.cuda.is_available(),
-        )
+    def _loader_kwargs(self) -> dict:
+        return {
+            "num_workers": self.num_workers,
+            "persistent_workers": self.num_workers > 0,
+            "worker_init_fn": _worker_init,
+            "pin_memory": torch.cuda.is_available(),
+            # the loader's own generator: worker seeds never draw from (and shift) the global RNG
+            "generator": torch.Generator().manual_seed(self.seed),
+        }
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.batch_size, shuffle=True)
+    def train_dataloader(self) -> ResumableLoader:
+        """Shuffled per (seed, epoch), split between processes, resumable mid-epoch from a checkpoint."""
+        trainer = self.trainer
+        replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        sampler = EpochSampler(len(self.train_set), self.seed, num_replicas=replicas, rank=rank)
+        return ResumableLoader(self.train_set, sampler, self.batch_size, **self._loader_kwargs())
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.val_batch_size, shuffle=False)
+        return DataLoader(
+            self.val_set, batch_size=self.val_batch_size, shuffle=False, **self._loader_kwargs()
+        )
 
     def sample_pairs(self, n: int) -> dict:
         """The first ``n`` validation pairs as one batch (fixed: used for sample grids)."""
@@ -116,7 +125,7 @@ class SyntheticDataModule(_PairDataModule):
             self.val_pairs,
             same_ratio=0.0,
             with_truth=True,
-            seed=self.seed + 1,
+            seed=self.seed + VAL_SEED_OFFSET,
         )
 
 
@@ -166,7 +175,7 @@ class FolderDataModule(_PairDataModule):
             val_folder = self._split_identities(folder)
         augment = build_augment(self.augment_cfg, self.seed)
         self.train_set = FolderPairs(folder, self.train_length, self.same_ratio, self.seed, augment)
-        self.val_set = FolderPairs(val_folder, self.val_pairs, 0.0, self.seed + 1, None)
+        self.val_set = FolderPairs(val_folder, self.val_pairs, 0.0, self.seed + VAL_SEED_OFFSET, None)
 
     def _split_identities(self, folder: IdentityFolder) -> IdentityFolder:
         n_ids = len(folder.identity_names)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from deepswap.data.augment import build_augment
-from deepswap.data.datamodule import FolderDataModule, _subset
+from deepswap.data.datamodule import VAL_SEED_OFFSET, FolderDataModule, _subset
 from deepswap.data.folder import DataError, IdentityFolder
 from deepswap.data.pairs import FolderPairs
 
@@ -109,7 +109,7 @@ class FFPPDataModule(FolderDataModule):
             subsets[name] = _subset(folder, [i for i, k in enumerate(folder.labels) if k in keep])
         augment = build_augment(self.augment_cfg, self.seed)
         self.train_set = FolderPairs(subsets["train"], self.train_length, self.same_ratio, self.seed, augment)
-        self.val_set = FolderPairs(subsets["val"], self.val_pairs, 0.0, self.seed + 1, None)
+        self.val_set = FolderPairs(subsets["val"], self.val_pairs, 0.0, self.seed + VAL_SEED_OFFSET, None)
 
     def frames_root(self) -> Path:
         """``root``, or its ``original_sequences/youtube/<compression>/frames`` when it is an FF++ tree."""

@@ -76,6 +76,17 @@ class MetricsJsonl(L.Callback):
                 f.write("\n".join(lines) + "\n")
 
     @rank_zero_only
+    def on_train_start(self, trainer, module) -> None:
+        """A resumed run trains again the steps after its checkpoint: their lines from the crashed
+        process go, and the new ones take their place (as in the run that never stopped)."""
+        path = Path(trainer.default_root_dir) / self.filename
+        if trainer.ckpt_path is None or not path.is_file():
+            return
+        lines = path.read_text().splitlines()
+        kept = [x for x in lines if x.strip() and json.loads(x).get("step", 0) <= trainer.global_step]
+        path.write_text("".join(x + "\n" for x in kept))
+
+    @rank_zero_only
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         if self.every_n_batches > 0 and (batch_idx + 1) % self.every_n_batches == 0:
             self._write(trainer, module, ("train/",))

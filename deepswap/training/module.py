@@ -20,6 +20,7 @@ from deepswap.evaluation.metrics import identity_cosine, region_errors
 from deepswap.losses import AttributeLoss, FeatureMatchingLoss, IdentityLoss, LazyR1, ReconstructionLoss
 from deepswap.losses.spectral import SpectralLoss
 from deepswap.models.identity.align import ArcFaceInput
+from deepswap.training import rng
 from deepswap.training.detector_step import CoTraining, align_checkpoint, snapshot_spec, write_snapshot
 from deepswap.training.ema import EMA
 
@@ -133,6 +134,7 @@ class FaceSwapModule(L.LightningModule):
         self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))
         self.nan_streak = 0
         self.nan_skipped = 0
+        self._rng_to_restore = None  # a resumed run's random states, set when the first batch comes
 
     # -- helpers ---------------------------------------------------------------------------------
     def train(self, mode: bool = True):
@@ -287,6 +289,9 @@ class FaceSwapModule(L.LightningModule):
             write_snapshot(folder, self.global_step, self.kimg, self.detector, self.ema.shadow, spec)
 
     def on_train_start(self) -> None:
+        if self._rng_to_restore is not None:  # here: after the loaders are built, before the first step
+            rng.restore(self._rng_to_restore)
+            self._rng_to_restore = None
         if self.cotrain is not None:
             self.cotrain.start_snapshots(self.global_step)  # a resumed run does not repeat its last one
 
@@ -337,6 +342,8 @@ class FaceSwapModule(L.LightningModule):
             # how to rebuild the frozen identity encoder (set by the code that built it, if any)
             "identity_encoder": getattr(self.identity_encoder, "build_spec", None),
         }
+        checkpoint["deepswap_rng"] = rng.capture()  # a resumed run continues the same random stream
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self._rng_to_restore = checkpoint.get("deepswap_rng")
         align_checkpoint(checkpoint, self.detector, self.cotrain)  # also restores the replay buffer
