@@ -31,6 +31,9 @@ from deepswap.utils.runinfo import git_state, sha256
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+# Pairs when num_pairs is null: one per test identity of the default synthetic world (200), and no more
+# on bigger folders, where 200 pairs already give intervals of a few percent.
+DEFAULT_MAX_PAIRS = 200
 
 
 @dataclass
@@ -65,20 +68,29 @@ def load_swap_model(path: str | Path, device: str = "cpu"):
     return SwapModel.from_checkpoint(path, device), "training checkpoint (EMA generator)"
 
 
+def _pair_count(cfg: DictConfig, available: int) -> int:
+    """``num_pairs``, or with ``num_pairs=null`` one pair per identity of the split, at most
+    :data:`DEFAULT_MAX_PAIRS`."""
+    return int(cfg.num_pairs) if cfg.num_pairs is not None else min(available, DEFAULT_MAX_PAIRS)
+
+
 def _pairs(cfg: DictConfig, data: DictConfig) -> tuple[dict, str, object]:
-    """The protocol pairs, the data kind and the synthetic world (or None)."""
+    """The protocol pairs of ``cfg.split``'s identities, the data kind and the synthetic world (or None)."""
     target = str(data.get("_target_", ""))
     if target.endswith("SyntheticDataModule"):
         from deepswap.data.synthetic import SyntheticFaceWorld
 
         world = SyntheticFaceWorld(**OmegaConf.to_container(data.world, resolve=True))
-        pairs = protocol.synthetic_pairs(world, cfg.num_pairs, int(data.size), cfg.seed, cfg.split)
+        n = _pair_count(cfg, len(world.identity_ids(cfg.split)))
+        pairs = protocol.synthetic_pairs(world, n, int(data.size), cfg.seed, cfg.split)
         return pairs, "synthetic", world
-    if target.endswith("FolderDataModule"):
-        dm = instantiate(data)
-        dm.setup("validate")
-        return protocol.folder_pairs(dm.val_set.folder, cfg.num_pairs, cfg.seed), "folder", None
-    raise EvaluationError(f"data._target_ {target!r} is not a deepswap data module (synthetic or folder)")
+    dm = instantiate(data)
+    if not hasattr(dm, "heldout_folder"):
+        raise EvaluationError(
+            f"data._target_ {target!r} is not a deepswap data module (synthetic, folder or ffpp)"
+        )
+    folder = dm.heldout_folder(str(cfg.split))
+    return protocol.folder_pairs(folder, _pair_count(cfg, len(folder.by_identity)), cfg.seed), "folder", None
 
 
 def _scorer(cfg: DictConfig, kind: str, world=None):
@@ -136,7 +148,7 @@ def evaluate_cfg(cfg: DictConfig) -> EvaluationResult:
         else "cv2.INTER_AREA to crop size",
         "scorer": {"kind": scorer.name, "spec": scorer_spec, "input_resize": "bilinear, antialias"},
         "seeds": {"pairs": int(cfg.seed), "world": data.get("world", {}).get("seed")},
-        "split": str(cfg.split) if kind == "synthetic" else "held-out identities of the folder",
+        "split": str(cfg.split),
         "bootstrap": {"resamples": int(cfg.bootstrap_resamples), "level": 0.95, "over": "pairs"},
         "num_pairs": len(swaps),
         "deepswap_version": _version(),

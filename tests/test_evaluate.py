@@ -227,7 +227,8 @@ def test_real_data_skips_missing_models_and_uses_a_recogniser(evaluated, tmp_pat
         "data=folder",
         f"data.root={root}",
         "data.size=32",
-        "data.val_identity_share=0.7",
+        "data.val_identity_share=0.2",
+        "data.test_identity_share=0.5",
         "data.num_workers=0",
     ]
     result = deepswap.evaluate(ckpt, data, num_pairs=3, output_dir=str(tmp_path / "a"))
