@@ -33,12 +33,18 @@ def steps_per_batch(cfg: DictConfig) -> int:
     return 2 if detector_mode(cfg) == "off" else 3
 
 
+def kimg_to_batches(kimg: float, batch_size: int, world_size: int = 1) -> int:
+    """Batches of ``batch_size`` per process, on ``world_size`` processes, that hold ``kimg`` thousand
+    images (rounded up: at least one)."""
+    return max(1, math.ceil(float(kimg) * 1000 / (int(batch_size) * int(world_size))))
+
+
 def _detector_kwargs(cfg: DictConfig) -> dict:
     det, mode = cfg.get("detector"), detector_mode(cfg)
     spectral = OmegaConf.to_container(det.spectral) if det and det.get("spectral") else None
     if mode == "off":
         return {"spectral": spectral}
-    settings = {k: det[k] for k in ("evasion_weight", "snapshot_every", "val_fpr")}
+    settings = {k: det[k] for k in ("evasion_weight", "snapshot_every_kimg", "val_fpr")}
     settings.update(
         mode=mode,
         replay=OmegaConf.to_container(det.replay),
@@ -109,8 +115,11 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> tuple[dict, d
         callbacks += list(extra_callbacks or [])
         loggers = _loggers(cfg, out, resuming=ckpt_path is not None)
         trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-        batches = math.ceil(cfg.total_kimg * 1000 / (cfg.data.batch_size * trainer.world_size))
+        batches = kimg_to_batches(cfg.total_kimg, cfg.data.batch_size, trainer.world_size)
         trainer.fit_loop.epoch_loop.max_steps = batches * steps_per_batch(cfg)
+        # validation every val_every_kimg; Lightning counts it in training batches of one process
+        val_batches = kimg_to_batches(cfg.val_every_kimg, cfg.data.batch_size, trainer.world_size)
+        trainer.val_check_interval = val_batches
         log.info(
             "training for %s kimg = %d batches of %d per process (%d processes), detector %s; run folder %s",
             cfg.total_kimg,

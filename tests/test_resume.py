@@ -35,8 +35,8 @@ def _kill_after_second_checkpoint(proc: subprocess.Popen, run: Path) -> None:
     last = run / "checkpoints" / "last.ckpt"
     deadline = time.monotonic() + 240
     while proc.poll() is None and time.monotonic() < deadline:
-        if (run / "checkpoints" / f"step_{SECOND_CHECKPOINT_STEP:08d}.ckpt").is_file():
-            try:  # last.ckpt is written after the step checkpoint; wait until it is complete
+        if last.is_file():
+            try:  # wait until the second validation's last.ckpt is complete
                 step = torch.load(last, map_location="cpu", weights_only=True)["global_step"]
                 if step >= SECOND_CHECKPOINT_STEP:
                     break

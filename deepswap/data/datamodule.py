@@ -32,6 +32,9 @@ def _worker_init(worker_id: int) -> None:
 
 
 class _PairDataModule(L.LightningDataModule):
+    # The validation metric that selects the best checkpoints, and whether lower or higher is better.
+    headline = ("val/id_cos", "max")
+
     def __init__(
         self,
         size: int,
@@ -85,6 +88,8 @@ class SyntheticDataModule(_PairDataModule):
     identities are kept for the closing table and ``deepswap.evaluate``) and carry the ground-truth swap
     (``truth``), which is never a training target.
     """
+
+    headline = ("val/gt_l1_face", "min")  # the protocol's headline: L1 to the true swap on the face
 
     def __init__(
         self,

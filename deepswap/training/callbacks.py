@@ -46,15 +46,28 @@ class SampleGrid(L.Callback):
                 logger.experiment.add_image("samples", grid, trainer.global_step)
 
 
+def checkpoint_file(trainer: L.Trainer, module) -> str | None:
+    """The checkpoint file (relative to the run folder) that will hold the weights of this validation,
+    as the run's :class:`~deepswap.training.checkpoints.RunCheckpoints` decides; None if only
+    ``last.ckpt`` will (it moves on, so a metric never names it)."""
+    from deepswap.training.checkpoints import RunCheckpoints
+
+    for cb in trainer.checkpoint_callbacks:
+        if isinstance(cb, RunCheckpoints):
+            return cb.file_for(trainer, module.kimg)
+    return None
+
+
 class MetricsJsonl(L.Callback):
     """Append ``{"step", "kimg", "metric", "value", "ckpt"}`` lines to ``<run>/metrics.jsonl``:
-    training losses every ``every_n_batches`` batches and every validation metric."""
+    training losses every ``every_n_batches`` batches and every validation metric, whose ``ckpt`` names
+    the checkpoint file of the weights it was computed on (or null)."""
 
     def __init__(self, every_n_batches: int = 50, filename: str = "metrics.jsonl"):
         self.every_n_batches, self.filename = int(every_n_batches), filename
 
     def _write(self, trainer: L.Trainer, module, prefix: tuple[str, ...]) -> None:
-        ckpt = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
+        ckpt = checkpoint_file(trainer, module) if prefix == ("val/",) else None
         lines = []
         for name, value in trainer.callback_metrics.items():
             if not name.startswith(prefix):
@@ -67,7 +80,7 @@ class MetricsJsonl(L.Callback):
                         "kimg": round(module.kimg, 3),
                         "metric": name,
                         "value": value if math.isfinite(value) else str(value),
-                        "ckpt": str(ckpt) if name.startswith("val/") else None,
+                        "ckpt": ckpt,
                     }
                 )
             )

@@ -22,7 +22,7 @@ from deepswap.losses.spectral import SpectralLoss
 from deepswap.models.identity.align import ArcFaceInput
 from deepswap.training import rng
 from deepswap.training.detector_step import CoTraining, align_checkpoint, snapshot_spec, write_snapshot
-from deepswap.training.ema import EMA
+from deepswap.training.ema import DEFAULT_HALF_LIFE_KIMG, EMA
 
 log = logging.getLogger(__name__)
 CHECKPOINT_FORMAT = 1  # bump when a checkpoint's layout changes incompatibly
@@ -60,6 +60,7 @@ class FaceSwapModule(L.LightningModule):
         adversarial_loss: a :class:`deepswap.losses.AdversarialLoss`.
         loss_weights: weight per name in ``LOSS_NAMES``; 0 disables a term (it is then not computed).
         r1: ``{gamma, interval}`` for lazy R1 on reals.
+        ema_half_life_kimg: half-life of the EMA generator in thousands of images (:mod:`~deepswap.training.ema`).
         optimizer_g / optimizer_d: partial optimisers (``params -> Optimizer``).
         eval_identity_encoder: optional second encoder, never used for training, for validation scores.
         grad_clip: max gradient norm per optimiser step (None: off).
@@ -84,7 +85,7 @@ class FaceSwapModule(L.LightningModule):
         optimizer_g: Callable,
         optimizer_d: Callable,
         r1: dict | None = None,
-        ema_decay: float = 0.999,
+        ema_half_life_kimg: float = DEFAULT_HALF_LIFE_KIMG,
         eval_identity_encoder: nn.Module | None = None,
         grad_clip: float | None = None,
         nan_patience: int = 5,
@@ -112,7 +113,7 @@ class FaceSwapModule(L.LightningModule):
         self.eval_identity_input = None
         if eval_identity_encoder is not None:
             self.eval_identity_input = ArcFaceInput.for_encoder(eval_identity_encoder, **crop)
-        self.ema = EMA(generator, ema_decay)
+        self.ema = EMA(generator, ema_half_life_kimg)
         self.adversarial_loss = adversarial_loss
         self.weights = {k: float(loss_weights.get(k, 0.0)) for k in LOSS_NAMES}
         if detector is not None and optimizer_det is None:
@@ -209,13 +210,14 @@ class FaceSwapModule(L.LightningModule):
         g_logs = self._g_step(opt_g, target, source_id, same)
         det_logs = self._det_step(opt_det[0], torch.cat([target, source]), fake) if opt_det else {}
         if d_logs is not None and g_logs is not None:
-            self.ema.update(self.generator)
-            self.images_seen += target.shape[0] * self.trainer.world_size
+            batch_images = target.shape[0] * self.trainer.world_size
+            self.images_seen += batch_images
+            self.ema.update(self.generator, batch_images, int(self.images_seen))
             self.log_dict({**d_logs, **g_logs, **(det_logs or {})}, prog_bar=False)
             self.log("kimg", self.kimg, prog_bar=True)
             if det_logs is not None:
                 self.nan_streak = 0
-        if self.cotrain is not None and self.cotrain.snapshot_due(self.global_step):
+        if self.cotrain is not None and self.cotrain.snapshot_due(self.kimg):
             self._snapshot()
 
     def _d_step(self, opt_d, target: Tensor, fake: Tensor) -> dict | None:
@@ -293,7 +295,7 @@ class FaceSwapModule(L.LightningModule):
             rng.restore(self._rng_to_restore)
             self._rng_to_restore = None
         if self.cotrain is not None:
-            self.cotrain.start_snapshots(self.global_step)  # a resumed run does not repeat its last one
+            self.cotrain.start_snapshots(self.kimg)  # a resumed run does not repeat its last one
 
     # -- validation ------------------------------------------------------------------------------
     @torch.no_grad()

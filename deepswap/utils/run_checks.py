@@ -57,6 +57,7 @@ def detector_mode(cfg: DictConfig) -> str:
 def check_train(cfg: DictConfig) -> None:
     """Everything ``train(cfg)`` needs that can be checked before any work."""
     number(cfg, "total_kimg", 0, above=True)
+    number(cfg, "val_every_kimg", 0, above=True)
     for key in ("data.batch_size", "data.val_pairs"):
         number(cfg, key, 1, integer=True)
     number(cfg, "data.num_workers", 0, integer=True)
