@@ -60,7 +60,8 @@ class FaceSwapModule(L.LightningModule):
         adversarial_loss: a :class:`deepswap.losses.AdversarialLoss`.
         loss_weights: weight per name in ``LOSS_NAMES``; 0 disables a term (it is then not computed).
         r1: ``{gamma, interval}`` for lazy R1 on reals.
-        ema_half_life_kimg: half-life of the EMA generator in thousands of images (:mod:`~deepswap.training.ema`).
+        ema_half_life_kimg: half-life of the EMA generator in thousands of images
+            (:mod:`deepswap.training.ema`).
         optimizer_g / optimizer_d: partial optimisers (``params -> Optimizer``).
         eval_identity_encoder: optional second encoder, never used for training, for validation scores.
         grad_clip: max gradient norm per optimiser step (None: off).
