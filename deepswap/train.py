@@ -78,8 +78,8 @@ def build_module(cfg: DictConfig) -> FaceSwapModule:
         optimizer_d=instantiate(cfg.optimizer.discriminator),
         **_detector_kwargs(cfg),
         **cfg.model,
+        run_config=OmegaConf.to_container(cfg, resolve=True),
     )
-    module.run_config = OmegaConf.to_container(cfg, resolve=True)
     return module
 
 

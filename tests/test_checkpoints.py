@@ -71,3 +71,40 @@ def test_ema_update_moves_the_shadow_by_one_minus_beta_and_copies_buffers():
     assert not ema.shadow.weight.requires_grad
     with pytest.raises(ValueError, match="half-life"):
         EMA(model, half_life_kimg=0.0)
+
+
+def test_a_module_built_by_hand_writes_checkpoints_that_load(cfg_factory, tmp_path):
+    """A notebook builds FaceSwapModule itself (not through deepswap.train): the run config and the
+    encoder's build spec are constructor arguments, so its checkpoints load for inference."""
+    import lightning as L
+    from hydra.utils import instantiate
+    from omegaconf import OmegaConf
+
+    import deepswap
+    from deepswap.training.module import FaceSwapModule
+
+    cfg = cfg_factory(["detector=off"])
+    encoder = instantiate(cfg.identity)
+    spec = encoder.__dict__.pop("build_spec")  # a hand-built encoder carries no spec of its own
+    networks = {
+        "generator": instantiate(cfg.generator),
+        "discriminator": instantiate(cfg.discriminator),
+        "identity_encoder": encoder,
+        "adversarial_loss": instantiate(cfg.loss.adversarial),
+        "loss_weights": OmegaConf.to_container(cfg.loss.weights),
+        "optimizer_g": instantiate(cfg.optimizer.generator),
+        "optimizer_d": instantiate(cfg.optimizer.discriminator),
+    }
+    run_config = OmegaConf.to_container(cfg, resolve=True)
+    module = FaceSwapModule(**networks, run_config=run_config, identity_spec=spec)
+    trainer = L.Trainer(
+        accelerator="cpu", max_steps=4, logger=False, enable_checkpointing=False, limit_val_batches=0
+    )
+    trainer.fit(module, datamodule=instantiate(cfg.data))
+    trainer.save_checkpoint(tmp_path / "notebook.ckpt")
+    model = deepswap.load_checkpoint(tmp_path / "notebook.ckpt")
+    targets = torch.rand(2, 3, cfg.data.size, cfg.data.size) * 2 - 1
+    expected = module.swap(targets, targets.flip(0))
+    assert torch.allclose(model.swap(targets, targets.flip(0)), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="run_config lacks"):
+        FaceSwapModule(**networks, run_config={"seed": 0})

@@ -201,7 +201,7 @@ def align_checkpoint(checkpoint: dict, detector: nn.Module | None, cotrain: CoTr
         cotrain.load_state_dict(checkpoint["detector_cotraining"])
 
 
-def snapshot_spec(run_config: dict | None, identity_encoder: nn.Module) -> dict:
+def snapshot_spec(run_config: dict | None, identity_spec: dict | None) -> dict:
     """What a loader needs to rebuild the snapshot networks: the run's detector and generator configs,
     the image size, and the identity encoder's build spec (the generator takes its embeddings)."""
     config = run_config or {}
@@ -209,7 +209,7 @@ def snapshot_spec(run_config: dict | None, identity_encoder: nn.Module) -> dict:
         "detector": config.get("detector"),
         "generator": config.get("generator"),
         "image_size": (config.get("data") or {}).get("size"),
-        "identity_encoder": getattr(identity_encoder, "build_spec", None),
+        "identity_encoder": identity_spec,
     }
 
 

@@ -74,6 +74,13 @@ class FaceSwapModule(L.LightningModule):
         spectral: ``{weight, mode, min_radius}`` of the generator's :class:`SpectralLoss` (weight 0: off).
         identity_crop: ``{size, alignment}`` of the training crops; ArcFace crops are resampled onto
             the 112 px template before each identity encoder (``deepswap.models.identity.align``).
+        run_config: the resolved run config (at least its ``generator``, ``data`` and ``identity``
+            sections), written into every checkpoint: ``deepswap.load_checkpoint`` rebuilds the
+            generator from it. ``deepswap.train`` passes the whole config; without one, checkpoints
+            train and resume but do not load for inference.
+        identity_spec: how to rebuild the identity encoder's network (a ``_target_`` dict); None: the
+            encoder's own ``build_spec`` when it has one (deepswap's encoder builders give one), else
+            an IResNet of the configured depth.
     """
 
     def __init__(
@@ -98,6 +105,8 @@ class FaceSwapModule(L.LightningModule):
         detector_settings: dict | None = None,
         spectral: dict | None = None,
         identity_crop: dict | None = None,
+        run_config: dict | None = None,
+        identity_spec: dict | None = None,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -136,6 +145,17 @@ class FaceSwapModule(L.LightningModule):
         self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))
         self.nan_streak = 0
         self.nan_skipped = 0
+        self.run_config = dict(run_config) if run_config is not None else None
+        missing = [
+            k for k in ("generator", "data") if self.run_config is not None and k not in self.run_config
+        ]
+        if missing:
+            raise ValueError(
+                f"run_config lacks {missing}: pass the resolved run config (train.yaml composed)"
+            )
+        self.identity_spec = (
+            identity_spec if identity_spec is not None else getattr(identity_encoder, "build_spec", None)
+        )
         self._rng_to_restore = None  # a resumed run's random states, set when the first batch comes
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -287,7 +307,7 @@ class FaceSwapModule(L.LightningModule):
     def _snapshot(self) -> None:
         """Detector and EMA generator state_dicts to ``<run>/snapshots`` (rank zero), for cross-play."""
         if self.trainer.is_global_zero:
-            spec = snapshot_spec(getattr(self, "run_config", None), self.identity_encoder)
+            spec = snapshot_spec(self.run_config, self.identity_spec)
             folder = Path(self.trainer.default_root_dir) / "snapshots"
             write_snapshot(folder, self.global_step, self.kimg, self.detector, self.ema.shadow, spec)
 
@@ -341,9 +361,8 @@ class FaceSwapModule(L.LightningModule):
             "format": CHECKPOINT_FORMAT,
             "kimg": self.kimg,
             "nan_skipped": self.nan_skipped,
-            "config": getattr(self, "run_config", None),
-            # how to rebuild the frozen identity encoder (set by the code that built it, if any)
-            "identity_encoder": getattr(self.identity_encoder, "build_spec", None),
+            "config": self.run_config,
+            "identity_encoder": self.identity_spec,  # how to rebuild the frozen identity encoder
         }
         checkpoint["deepswap_rng"] = rng.capture()  # a resumed run continues the same random stream
 
