@@ -18,6 +18,7 @@ from deepswap.evaluation import protocol
 from deepswap.evaluation.metrics import ssim
 from deepswap.evaluation.scorers import OracleScorer
 
+
 @pytest.fixture(scope="session")
 def world():
     return SyntheticFaceWorld(**WORLD)
@@ -320,7 +321,7 @@ def _family_checkpoint(path, generator: dict):
     """A checkpoint in the training layout (random weights) for one generator family, 32 px synthetic data."""
     from hydra.utils import instantiate
 
-    from deepswap.training.module import CHECKPOINT_FORMAT
+    from deepswap.inference.format import CHECKPOINT_FORMAT
 
     encoder = {
         "_target_": "deepswap.models.identity.conv.ConvIdentityEncoder",
@@ -355,7 +356,8 @@ def test_every_generator_family_is_scored(family, tmp_path, oracle):
 
 def test_an_export_folder_is_scored_like_its_checkpoint(tmp_path, oracle):
     import deepswap
-    from deepswap.export import export_safetensors, load_for_export
+    from deepswap.inference.exporters import export_safetensors
+    from deepswap.inference.loader import load_checkpoint as load_for_export
 
     ckpt = _family_checkpoint(tmp_path / "last.ckpt", FAMILIES["deepswap"])
     folder = export_safetensors(load_for_export(ckpt), tmp_path / "export")
@@ -414,7 +416,7 @@ def test_comparison_grid_stacks_runs_on_the_same_pairs(evaluated):
 
 def test_a_checkpoint_from_a_newer_format_is_refused_clearly(tmp_path):
     import deepswap
-    from deepswap.api import CheckpointError
+    from deepswap.errors import CheckpointError
 
     ckpt = _family_checkpoint(tmp_path / "last.ckpt", FAMILIES["deepswap"])
     state = torch.load(ckpt, weights_only=True)

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from deepswap.evaluation.metrics import identity_cosine, region_errors
+from deepswap.inference.format import CHECKPOINT_FORMAT
 from deepswap.losses import AttributeLoss, FeatureMatchingLoss, IdentityLoss, LazyR1, ReconstructionLoss
 from deepswap.losses.spectral import SpectralLoss
 from deepswap.models.identity.align import ArcFaceInput
@@ -25,7 +26,6 @@ from deepswap.training.detector_step import CoTraining, align_checkpoint, snapsh
 from deepswap.training.ema import DEFAULT_HALF_LIFE_KIMG, EMA
 
 log = logging.getLogger(__name__)
-CHECKPOINT_FORMAT = 1  # bump when a checkpoint's layout changes incompatibly
 LOSS_NAMES = ("adversarial", "identity", "reconstruction", "attribute", "feature_matching")
 
 
