@@ -1,10 +1,11 @@
 """deepswap: research on GAN face swapping and on detecting face swaps.
 
 Public API: :func:`load_checkpoint` / :class:`SwapModel` (``deepswap.inference``),
-:func:`deepswap.train.train` (training from a config), :func:`evaluate` (the swap protocol; ``python -m deepswap.evaluate``).
-:class:`FaceSwapper` (real images and videos; ``python -m deepswap.swap``). Networks live in
-``deepswap.models``, losses in ``deepswap.losses``, the training step in ``deepswap.training.module``,
-data in ``deepswap.data``, detection in ``deepswap.detection``, configs in ``configs/``.
+:func:`deepswap.train.train` (training from a config), :func:`evaluate` (the swap protocol;
+``python -m deepswap.evaluate``), :class:`FaceSwapper` (real images and videos;
+``python -m deepswap.swap``). Networks live in ``deepswap.models``, losses in ``deepswap.losses``, the
+training step in ``deepswap.training.module``, data in ``deepswap.data``, detection in
+``deepswap.detection``, configs in ``configs/``.
 """
 
 import os
