@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import subprocess
 import sys
@@ -169,3 +170,39 @@ def test_identity_jitter_is_differentiable_and_identity_at_zero_strength():
     assert moved.shape == x.shape and not torch.allclose(moved, x)
     (grad,) = torch.autograd.grad(moved.sum(), x)
     assert grad.abs().sum() > 0
+
+
+def test_16_mixed_with_gradient_clipping_clips_the_unscaled_gradients(cfg_factory):
+    """16-mixed scales the loss by 2**16; clipping must see the unscaled gradients (Lightning's
+    clip_gradients inside opt.step), or every step would shrink by the loss scale."""
+    from lightning.pytorch.plugins import MixedPrecision
+
+    cfg = cfg_factory(["model.grad_clip=0.01", "detector=off"])
+    module = build_module(cfg)
+    norms = []
+    clip = module.on_before_optimizer_step
+
+    def recorded(optimizer):
+        clip(optimizer)
+        params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        norms.append(float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params]))))
+
+    module.on_before_optimizer_step = recorded
+    before = _params(module.generator)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        plugins=[MixedPrecision("16-mixed", "cpu")],  # the Trainer flag turns into bf16 on a CPU
+        max_steps=4,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        limit_val_batches=0,
+    )
+    trainer.fit(module, datamodule=instantiate(cfg.data))
+    assert trainer.precision_plugin.scaler.get_scale() > 1.0  # the loss really was scaled
+    finite = [n for n in norms if math.isfinite(n)]  # the scaler skips steps whose gradients overflow
+    assert len(norms) == 4 and len(finite) >= 2
+    assert max(finite) <= 0.01 * 1.01  # clipped, after unscaling...
+    assert min(finite) > 0.01 * 0.5  # ...not before it (the norm would then be 0.01 / the loss scale)
+    moved = max((before[k] - v).abs().max().item() for k, v in _params(module.generator).items())
+    assert moved > 0 and all(torch.isfinite(p).all() for p in module.generator.parameters())

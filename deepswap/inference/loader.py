@@ -14,7 +14,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from deepswap.errors import CheckpointError
+from deepswap.errors import CheckpointError, MissingFileError
 from deepswap.inference.format import EXPORT_FORMAT, META_FILE, PREFIXES, WEIGHTS_FILE, sub_state
 from deepswap.inference.model import SwapModel, identity_arch
 
@@ -33,7 +33,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Sw
     :data:`TRAINING_CHECKPOINT` or :data:`EXPORT`. Missing or unreadable: a clear error."""
     path = Path(str(path)).expanduser()
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist: give a training checkpoint or an export folder")
+        raise MissingFileError(f"{path} does not exist: give a training checkpoint or an export folder")
     if is_export(path):
         return load_exported(path, device), EXPORT
     return SwapModel.from_checkpoint(path, device), TRAINING_CHECKPOINT

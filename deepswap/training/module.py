@@ -213,12 +213,17 @@ class FaceSwapModule(L.LightningModule):
             self.trainer.should_stop = True
         return False
 
-    def _optimise(self, opt, loss: Tensor, params) -> None:
+    def _optimise(self, opt, loss: Tensor) -> None:
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
+        opt.step()  # clips in on_before_optimizer_step, once mixed precision has unscaled the gradients
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        """Clip to ``grad_clip`` through Lightning's ``clip_gradients``: called inside ``opt.step()``,
+        after a 16-mixed gradient scaler has unscaled the gradients (clipping scaled ones before the
+        step would clip by the loss scale instead)."""
         if self.grad_clip:
-            torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
-        opt.step()
+            self.clip_gradients(optimizer, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm")
 
     # -- steps -----------------------------------------------------------------------------------
     def training_step(self, batch: dict, batch_idx: int) -> None:
@@ -253,7 +258,7 @@ class FaceSwapModule(L.LightningModule):
                 logs["train/d/r1"] = r1.detach()
             if not self._finite_or_skip(loss, "discriminator"):
                 return None
-            self._optimise(opt_d, loss, self.discriminator.parameters())
+            self._optimise(opt_d, loss)
             self.d_steps += 1
         return logs
 
@@ -289,7 +294,7 @@ class FaceSwapModule(L.LightningModule):
             loss, terms = self.generator_losses(target, source_id, same)
             if not self._finite_or_skip(loss, "generator"):
                 return None
-            self._optimise(opt_g, loss, self.generator.parameters())
+            self._optimise(opt_g, loss)
         logs = {f"train/g/{k}": v.detach() for k, v in terms.items()}
         logs["train/g/total"] = loss.detach()
         return logs
@@ -301,7 +306,7 @@ class FaceSwapModule(L.LightningModule):
             loss, acc = self.cotrain.loss(self.detector(images), labels)
             if not self._finite_or_skip(loss, "detector"):
                 return None
-            self._optimise(opt_det, loss, self.detector.parameters())
+            self._optimise(opt_det, loss)
         return {"train/det/loss": loss.detach(), "train/det/acc": acc}
 
     def _snapshot(self) -> None:
