@@ -99,6 +99,8 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> tuple[dict, d
     cannot work raises a :class:`deepswap.errors.DeepswapError` before anything is written.
     """
     check_train(cfg)
+    from deepswap.training.checkpoints import RunCheckpoints
+
     ckpt_path = resume_path(cfg)
     ckpt_path = str(ckpt_path) if ckpt_path else None
     import lightning as L  # after the checks: a bad config stops in a second
@@ -131,7 +133,8 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> tuple[dict, d
         )
 
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
-        trainer.save_checkpoint(out / "checkpoints" / "last.ckpt")
+        if not any(isinstance(c, RunCheckpoints) for c in trainer.checkpoint_callbacks):
+            trainer.save_checkpoint(out / "checkpoints" / "last.ckpt")  # RunCheckpoints wrote it in-epoch
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         if (
             cfg.get("final_eval", {}).get("enabled")

@@ -62,6 +62,7 @@ def _csv_steps(run: Path) -> list[int]:
         return [int(row["step"]) for row in csv.DictReader(f)]
 
 
+@pytest.mark.slow  # three real training processes (~1 min); the default suite resumes in-process
 def test_a_run_killed_after_its_second_checkpoint_resumes_in_its_folder_as_if_never_stopped(tmp_path):
     whole, crashed = tmp_path / "whole", tmp_path / "crashed"
     loggers = "logger=many"  # W&B offline, CSV and TensorBoard

@@ -82,7 +82,9 @@ def test_d_step_changes_only_d_and_g_step_only_g(cfg_factory):
     )
 
 
-def test_resume_from_last_ckpt_continues_at_the_right_step_with_the_same_optimiser_state(cfg_factory):
+def test_resume_from_last_ckpt_continues_at_the_right_step_with_the_same_optimiser_state(
+    cfg_factory, tiny_run
+):
     first = cfg_factory(["total_kimg=0.032"])
     train(first)
     ckpt_path = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
@@ -109,6 +111,14 @@ def test_resume_from_last_ckpt_continues_at_the_right_step_with_the_same_optimis
         assert torch.equal(seen["opt_g"]["state"][k]["exp_avg"], v["exp_avg"])
         assert torch.equal(seen["opt_g"]["state"][k]["step"], v["step"])
     assert objects["trainer"].global_step == 16 * STEPS_PER_BATCH
+    # Resumed mid-epoch (batch 8 of 16), it ends where the uninterrupted run of the same config ends.
+    whole = Path(tiny_run[0].paths.output_dir) / "checkpoints" / "last.ckpt"
+    a = torch.load(whole, map_location="cpu", weights_only=True)["state_dict"]
+    b = torch.load(Path(second.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)[
+        "state_dict"
+    ]
+    gen = [k for k in a if k.startswith(("generator.", "ema.shadow.")) and a[k].is_floating_point()]
+    assert gen and max((a[k] - b[k]).abs().max().item() for k in gen) <= 1e-5
 
 
 def test_nan_losses_are_skipped_and_stop_the_run_cleanly(cfg_factory):

@@ -84,6 +84,14 @@ class RunCheckpoints(ModelCheckpoint):
         name = Path(self.format_checkpoint_name({**trainer.callback_metrics, "kimg": torch.tensor(kimg)}))
         return f"checkpoints/{name.name}"
 
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        """The last batch of the budget writes ``last.ckpt`` here, while the epoch is still open: a
+        checkpoint saved after ``fit`` returns marks the epoch complete, and a run resumed from it
+        (with a larger budget) would skip the rest of the epoch's data."""
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+        if trainer.max_steps > 0 and trainer.global_step >= trainer.max_steps:
+            trainer.save_checkpoint(Path(self.dirpath) / f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}")
+
     def on_validation_end(self, trainer, pl_module) -> None:
         super().on_validation_end(trainer, pl_module)
         if trainer.sanity_checking or not self.kimg_due(pl_module.kimg):
