@@ -216,3 +216,47 @@ def test_16_mixed_with_gradient_clipping_clips_the_unscaled_gradients(cfg_factor
     assert min(finite) > 0.01 * 0.5  # ...not before it (the norm would then be 0.01 / the loss scale)
     moved = max((before[k] - v).abs().max().item() for k, v in _params(module.generator).items())
     assert moved > 0 and all(torch.isfinite(p).all() for p in module.generator.parameters())
+
+
+def test_lazy_r1_runs_every_interval_d_steps_with_its_scale(cfg_factory):
+    cfg = cfg_factory(["loss.r1.gamma=2.0", "loss.r1.interval=3", "detector=off"])
+    module = build_module(cfg)
+    calls = []
+    r1 = module.r1
+
+    class Recording:
+        def due(self, step):
+            return r1.due(step)
+
+        def __call__(self, d_forward, reals):
+            value = r1(d_forward, reals)
+            calls.append((int(module.d_steps), float(value)))
+            return value
+
+    module.r1 = Recording()
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=7 * 2,  # 7 batches, D and G
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        limit_val_batches=0,
+    )
+    trainer.fit(module, datamodule=instantiate(cfg.data))
+    assert [step for step, _ in calls] == [0, 3, 6]  # D steps 0..6
+    assert r1.gamma == 2.0 and r1.interval == 3  # weight gamma / 2 * interval = 3 (value: test_losses)
+    assert all(v >= 0 for _, v in calls)
+
+
+def test_the_identity_loss_sends_gradient_to_the_generator_only(cfg_factory):
+    cfg = cfg_factory(["detector=off"])
+    module = build_module(cfg)
+    module.weights = {k: 0.0 for k in module.weights} | {"identity": 1.0}
+    batch = instantiate(cfg.data).sample_pairs(4)
+    source_id = module.embed(batch["source"].roll(1, 0))
+    total, terms = module.generator_losses(batch["target"], source_id, batch["same"])
+    assert set(terms) == {"adversarial", "identity"}  # the adversarial term is computed, weighted 0
+    total.backward()
+    grads = [p.grad for p in module.generator.parameters() if p.grad is not None]
+    assert grads and sum(float(g.abs().sum()) for g in grads) > 0, "no identity gradient reaches G"
+    assert all(p.grad is None for p in module.identity_encoder.parameters())  # frozen

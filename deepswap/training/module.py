@@ -59,9 +59,9 @@ class FaceSwapModule(L.LightningModule):
         identity_encoder: frozen; embeds sources and scores the identity loss.
         adversarial_loss: a :class:`deepswap.losses.AdversarialLoss`.
         loss_weights: weight per name in ``LOSS_NAMES``; 0 disables a term (it is then not computed).
-        r1: ``{gamma, interval}`` for lazy R1 on reals.
-        ema_half_life_kimg: half-life of the EMA generator in thousands of images
-            (:mod:`deepswap.training.ema`).
+        r1: ``{gamma, interval}`` for lazy R1 on reals (None: :class:`LazyR1`'s defaults; gamma 0: off).
+        ema_half_life_kimg: half-life of the EMA generator in thousands of images; None:
+            :data:`deepswap.training.ema.DEFAULT_HALF_LIFE_KIMG` (:mod:`deepswap.training.ema`).
         optimizer_g / optimizer_d: partial optimisers (``params -> Optimizer``).
         eval_identity_encoder: optional second encoder, never used for training, for validation scores.
         grad_clip: max gradient norm per optimiser step (None: off).
@@ -93,7 +93,7 @@ class FaceSwapModule(L.LightningModule):
         optimizer_g: Callable,
         optimizer_d: Callable,
         r1: dict | None = None,
-        ema_half_life_kimg: float = DEFAULT_HALF_LIFE_KIMG,
+        ema_half_life_kimg: float | None = None,
         eval_identity_encoder: nn.Module | None = None,
         grad_clip: float | None = None,
         nan_patience: int = 5,
@@ -123,7 +123,7 @@ class FaceSwapModule(L.LightningModule):
         self.eval_identity_input = None
         if eval_identity_encoder is not None:
             self.eval_identity_input = ArcFaceInput.for_encoder(eval_identity_encoder, **crop)
-        self.ema = EMA(generator, ema_half_life_kimg)
+        self.ema = EMA(generator, ema_half_life_kimg or DEFAULT_HALF_LIFE_KIMG)
         self.adversarial_loss = adversarial_loss
         self.weights = {k: float(loss_weights.get(k, 0.0)) for k in LOSS_NAMES}
         if detector is not None and optimizer_det is None:
@@ -137,7 +137,7 @@ class FaceSwapModule(L.LightningModule):
         self.identity_loss, self.attribute_loss = IdentityLoss(), AttributeLoss()
         self.reconstruction_loss = ReconstructionLoss(reconstruction)
         self.feature_matching_loss = FeatureMatchingLoss(feature_matching_last_n)
-        self.r1 = LazyR1(**(r1 or {"gamma": 0.0, "interval": 16}))
+        self.r1 = LazyR1(**(r1 or {}))  # without r1: LazyR1's defaults (StyleGAN2's)
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
         self.grad_clip, self.nan_patience = grad_clip, int(nan_patience)
         self.identity_jitter = float(identity_jitter)
