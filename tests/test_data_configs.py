@@ -146,13 +146,13 @@ def test_vggface2_experiments_need_only_data_root(name, world, tmp_path, cfg_fac
 def test_evaluate_draws_ffpp_pairs_from_the_official_test_videos_on_its_defaults(
     world, tmp_path, cfg_factory
 ):
-    from deepswap import evaluate as evaluate_cli
+    from deepswap.evaluation.harness import heldout_pairs
 
     root, splits = _ffpp(world, tmp_path, train=[(0, 1)], val=[(2, 3)], test=[(4, 5), (6, 7)])
     cfg = cfg_factory(["data=ffpp", f"data.root={root}", f"data.split_file={splits / 'train.json'}"])
     with open_dict(cfg):
         cfg.num_pairs, cfg.split = None, "test"  # configs/evaluate.yaml's defaults
-    pairs, kind, _ = evaluate_cli._pairs(cfg, cfg.data)
+    pairs, kind, _ = heldout_pairs(cfg, cfg.data)
     test_ids = set(pairs["target_id"].tolist()) | set(pairs["source_id"].tolist())
     dm = instantiate(cfg.data)
     names = dm.heldout_folder("test").identity_names

@@ -139,6 +139,7 @@ def test_nan_losses_are_skipped_and_stop_the_run_cleanly(cfg_factory):
     assert not _changed(before, _params(module.generator)), "a NaN step touched the generator"
 
 
+@pytest.mark.slow  # ~50 s on 2 cores: two processes start and train (make test-full)
 @pytest.mark.skipif(sys.platform != "linux", reason="gloo DDP test runs on Linux CI")
 def test_ddp_on_two_cpu_processes_trains_and_writes_a_checkpoint(tmp_path):
     from tests.conftest import CACHE_DIR

@@ -58,7 +58,7 @@ def _pair_count(cfg: DictConfig, available: int) -> int:
     return int(cfg.num_pairs) if cfg.num_pairs is not None else min(available, DEFAULT_MAX_PAIRS)
 
 
-def _pairs(cfg: DictConfig, data: DictConfig) -> tuple[dict, str, object]:
+def heldout_pairs(cfg: DictConfig, data: DictConfig) -> tuple[dict, str, object]:
     """The protocol pairs of ``cfg.split``'s identities, the data kind and the synthetic world (or None)."""
     target = str(data.get("_target_", ""))
     if target.endswith("SyntheticDataModule"):
@@ -98,7 +98,7 @@ def evaluate_cfg(cfg: DictConfig) -> EvaluationResult:
             cfg.data = ckpt_data
         elif "_target_" not in cfg.data:
             cfg.data = OmegaConf.merge(ckpt_data, cfg.data)
-    pairs, kind, world = _pairs(cfg, cfg.data)
+    pairs, kind, world = heldout_pairs(cfg, cfg.data)
     scorer, scorer_spec = _scorer(cfg, kind, world)
     res = protocol.run_protocol(model.swap, pairs, scorer, cfg.batch_size, cfg.bootstrap_resamples)
     outputs, per_pair, rows, noise = res["outputs"], res["per_pair"], res["rows"], res["noise_floor"]
