@@ -1,10 +1,11 @@
 """deepswap: research on GAN face swapping and on detecting face swaps.
 
-Public API: :func:`load_checkpoint` / :class:`SwapModel` (inference), :func:`deepswap.train.train`
-(training from a config), :func:`evaluate` (the swap protocol; ``python -m deepswap.evaluate``).
-:class:`FaceSwapper` (real images and videos; ``python -m deepswap.swap``). Networks live in
-``deepswap.models``, losses in ``deepswap.losses``, the training step in ``deepswap.training.module``,
-data in ``deepswap.data``, detection in ``deepswap.detection``, configs in ``configs/``.
+Public API: :func:`load_checkpoint` / :class:`SwapModel` (``deepswap.inference``),
+:func:`deepswap.train.train` (training from a config), :func:`evaluate` (the swap protocol;
+``python -m deepswap.evaluate``), :class:`FaceSwapper` (real images and videos;
+``python -m deepswap.swap``). Networks live in ``deepswap.models``, losses in ``deepswap.losses``, the
+training step in ``deepswap.training.module``, data in ``deepswap.data``, detection in
+``deepswap.detection``, configs in ``configs/``.
 """
 
 import os
@@ -17,14 +18,10 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):  # lazy: `import deepswap` stays cheap
-    if name in ("load_checkpoint", "SwapModel", "CheckpointError"):
-        from deepswap import api
+    if name in ("load_checkpoint", "SwapModel", "CheckpointError", "FaceSwapper"):
+        from deepswap import inference
 
-        return getattr(api, name)
-    if name == "FaceSwapper":
-        from deepswap.swapper import FaceSwapper
-
-        return FaceSwapper
+        return getattr(inference, name)
     if name == "evaluate":  # the module is callable: deepswap.evaluate(ckpt, num_pairs=...)
         import importlib
 

@@ -42,7 +42,8 @@ from deepswap import __version__
 from deepswap.data.extract import CropSettings, FileResult, Source, extract_file, scan_sources
 from deepswap.data.ledger import FAILURES, LEDGER, METADATA, Ledger
 from deepswap.errors import DeepswapError, NothingProducedError, report, take_debug_flag
-from deepswap.faces.analyser import FaceAnalyser, SyntheticSceneAnalyser
+from deepswap.faces.analyser import FaceAnalyser
+from deepswap.faces.synthetic_analyser import SyntheticSceneAnalyser
 from deepswap.faces.video import MediaError
 from deepswap.utils.outputs import output_folder
 

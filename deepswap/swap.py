@@ -24,7 +24,8 @@ from pathlib import Path
 
 from deepswap import provenance
 from deepswap.errors import NothingProducedError, report, take_debug_flag
-from deepswap.faces.analyser import FaceAnalyser, SyntheticSceneAnalyser
+from deepswap.faces.analyser import FaceAnalyser
+from deepswap.faces.synthetic_analyser import SyntheticSceneAnalyser
 from deepswap.faces.video import (
     IMAGE_SUFFIXES,
     VIDEO_SUFFIXES,
@@ -93,7 +94,7 @@ def _check_out(kind: str, out: Path) -> None:
 
 
 def _analyser(args, paths: list[Path], checkpoint_template: str):
-    from deepswap.swapper import SwapError
+    from deepswap.inference.swapper import SwapError
 
     if args.model_pack:  # faces and 5 points; a recogniser only where an option needs one
         needs = {"recognition": "--reference matching"} if args.reference else {}
@@ -126,8 +127,8 @@ def run(args) -> str:
     _check_out(kind, out)
     import torch
 
-    from deepswap.api import SwapModel
-    from deepswap.swapper import FaceSwapper, NoFaceError, SwapError, template_for
+    from deepswap.inference.model import SwapModel
+    from deepswap.inference.swapper import FaceSwapper, NoFaceError, SwapError, template_for
 
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SwapError("--device cuda, but torch sees no CUDA device")

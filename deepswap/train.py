@@ -33,12 +33,18 @@ def steps_per_batch(cfg: DictConfig) -> int:
     return 2 if detector_mode(cfg) == "off" else 3
 
 
+def kimg_to_batches(kimg: float, batch_size: int, world_size: int = 1) -> int:
+    """Batches of ``batch_size`` per process, on ``world_size`` processes, that hold ``kimg`` thousand
+    images (rounded up: at least one)."""
+    return max(1, math.ceil(float(kimg) * 1000 / (int(batch_size) * int(world_size))))
+
+
 def _detector_kwargs(cfg: DictConfig) -> dict:
     det, mode = cfg.get("detector"), detector_mode(cfg)
     spectral = OmegaConf.to_container(det.spectral) if det and det.get("spectral") else None
     if mode == "off":
         return {"spectral": spectral}
-    settings = {k: det[k] for k in ("evasion_weight", "snapshot_every", "val_fpr")}
+    settings = {k: det[k] for k in ("evasion_weight", "snapshot_every_kimg", "val_fpr")}
     settings.update(
         mode=mode,
         replay=OmegaConf.to_container(det.replay),
@@ -72,9 +78,16 @@ def build_module(cfg: DictConfig) -> FaceSwapModule:
         optimizer_d=instantiate(cfg.optimizer.discriminator),
         **_detector_kwargs(cfg),
         **cfg.model,
+        run_config=OmegaConf.to_container(cfg, resolve=True),
     )
-    module.run_config = OmegaConf.to_container(cfg, resolve=True)
     return module
+
+
+def _loggers(cfg: DictConfig, out: Path, resuming: bool) -> list:
+    from deepswap.training.loggers import resume_kwargs
+
+    configs = [c for c in (cfg.get("logger") or {}).values() if c is not None]
+    return [instantiate(c, **(resume_kwargs(c, out) if resuming else {})) for c in configs]
 
 
 def train(cfg: DictConfig, extra_callbacks: list | None = None) -> tuple[dict, dict]:
@@ -86,6 +99,8 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> tuple[dict, d
     cannot work raises a :class:`deepswap.errors.DeepswapError` before anything is written.
     """
     check_train(cfg)
+    from deepswap.training.checkpoints import RunCheckpoints
+
     ckpt_path = resume_path(cfg)
     ckpt_path = str(ckpt_path) if ckpt_path else None
     import lightning as L  # after the checks: a bad config stops in a second
@@ -100,10 +115,13 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> tuple[dict, d
         module = build_module(cfg)
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
         callbacks += list(extra_callbacks or [])
-        loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+        loggers = _loggers(cfg, out, resuming=ckpt_path is not None)
         trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-        batches = math.ceil(cfg.total_kimg * 1000 / (cfg.data.batch_size * trainer.world_size))
+        batches = kimg_to_batches(cfg.total_kimg, cfg.data.batch_size, trainer.world_size)
         trainer.fit_loop.epoch_loop.max_steps = batches * steps_per_batch(cfg)
+        # validation every val_every_kimg; Lightning counts it in training batches of one process
+        val_batches = kimg_to_batches(cfg.val_every_kimg, cfg.data.batch_size, trainer.world_size)
+        trainer.val_check_interval = val_batches
         log.info(
             "training for %s kimg = %d batches of %d per process (%d processes), detector %s; run folder %s",
             cfg.total_kimg,
@@ -115,7 +133,8 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> tuple[dict, d
         )
 
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
-        trainer.save_checkpoint(out / "checkpoints" / "last.ckpt")
+        if not any(isinstance(c, RunCheckpoints) for c in trainer.checkpoint_callbacks):
+            trainer.save_checkpoint(out / "checkpoints" / "last.ckpt")  # RunCheckpoints wrote it in-epoch
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         if (
             cfg.get("final_eval", {}).get("enabled")

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import deepswap
-from deepswap.api import CheckpointError
+from deepswap.errors import CheckpointError
 
 
 def test_load_checkpoint_reproduces_the_ema_generator(tiny_run):

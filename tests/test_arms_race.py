@@ -27,7 +27,7 @@ def runs(tmp_path_factory):
             [
                 "detector=small",
                 f"detector.mode={mode}",
-                "detector.snapshot_every=12",
+                "detector.snapshot_every_kimg=0.016",
                 "total_kimg=0.032",
                 "final_eval.enabled=false",
             ],

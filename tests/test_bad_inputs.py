@@ -136,12 +136,12 @@ def clear(code: int, err: str, *names: str) -> None:
 
 
 def test_errors_raised_inside_end_as_one_line_and_leave_no_run_folder(files, processes, tmp_path, capsys):
-    from deepswap.api import CheckpointError
     from deepswap.data.folder import DataError
+    from deepswap.errors import CheckpointError
     from deepswap.evaluation.protocol import EvaluationError
     from deepswap.faces.analyser import ModelPackError
     from deepswap.faces.video import MediaError
-    from deepswap.swapper import SwapError
+    from deepswap.inference.swapper import SwapError
     from deepswap.utils.config_check import ConfigError
 
     for cls in (

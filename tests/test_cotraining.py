@@ -122,7 +122,7 @@ def test_observer_sends_no_gradient_to_the_generator_and_adversarial_does(cfg_fa
 
 
 def test_snapshots_every_k_steps_validation_and_resume_restore_the_replay_buffer(cfg_factory):
-    common = ["detector=small", "final_eval.enabled=false", "detector.snapshot_every=6"]
+    common = ["detector=small", "final_eval.enabled=false", "detector.snapshot_every_kimg=0.008"]
     first = cfg_factory([*common, "total_kimg=0.032"])
     metrics, objects = train(first)
     assert 0.0 <= metrics["val/det/auc"] <= 1.0 and 0.0 <= metrics["val/det/evasion"] <= 1.0

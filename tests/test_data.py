@@ -122,3 +122,55 @@ def test_synthetic_datamodule_sample_pairs_are_fixed():
     )
     a, b = dm.sample_pairs(4), dm.sample_pairs(4)
     assert torch.equal(a["target"], b["target"]) and a["truth"].shape == (4, 3, 32, 32)
+
+
+def test_training_pairs_change_from_epoch_to_epoch_and_stay_deterministic(world):
+    pairs = SyntheticPairs(world, "train", 32, length=8, seed=0)
+    first, again, later = pairs[(0, 3)], pairs[(0, 3)], pairs[(1, 3)]
+    assert torch.equal(first["target"], again["target"]) and torch.equal(first["source"], again["source"])
+    assert not torch.equal(first["target"], later["target"])
+    # a plain index (validation, evaluation) draws the same pair whatever the epoch
+    assert torch.equal(pairs[3]["target"], SyntheticPairs(world, "train", 32, length=8, seed=0)[3]["target"])
+
+
+def test_an_epoch_of_a_folder_uses_every_image_once_as_a_target_with_new_sources_and_augmentations(tmp_path):
+    from deepswap.data.pairs import FolderPairs
+    from deepswap.data.sampling import EpochSampler
+
+    _write_folder(tmp_path, n_ids=4, n_imgs=5)
+    folder = IdentityFolder(tmp_path, size=16)
+    jitter = build_augment([{"_target_": "albumentations.ColorJitter", "brightness": 0.5, "p": 1.0}], seed=0)
+    pairs = FolderPairs(folder, same_ratio=0.0, seed=0, transform=jitter)
+    sampler = EpochSampler(len(pairs), seed=0)
+    epochs = []
+    for epoch in (0, 1):
+        sampler.set_epoch(epoch)
+        keys = list(sampler)
+        assert sorted(i for _, i in keys) == list(range(len(folder)))  # a permutation of the images
+        epochs.append({i: pairs[(e, i)] for e, i in keys})
+    targets = [int(pairs.targets[i]) for i in range(len(folder))]
+    assert sorted(targets) == list(range(len(folder)))  # every image is one index's target
+    fresh = [i for _, i in EpochSampler(len(pairs), seed=0)]
+    sampler.set_epoch(0)
+    assert fresh == [i for _, i in sampler]  # the order is a function of (seed, epoch)
+    sampler.set_epoch(1)
+    assert fresh != [i for _, i in sampler]
+    a, b = epochs
+    assert any(not torch.equal(a[i]["target"], b[i]["target"]) for i in a)  # new augmentations
+    assert any(int(a[i]["source_id"]) != int(b[i]["source_id"]) for i in a)  # new sources
+
+
+def test_a_val_root_with_training_identities_is_refused_and_splits_are_disjoint(tmp_path):
+    _write_folder(tmp_path / "train", n_ids=5, n_imgs=2)
+    _write_folder(tmp_path / "val", n_ids=2, n_imgs=2)  # id_0, id_1: the same names as training's
+    kw = {"size": 16, "batch_size": 2, "num_workers": 0, "val_pairs": 2}
+    with pytest.raises(DataError, match="in both train and val splits"):
+        FolderDataModule(root=str(tmp_path / "train"), val_root=str(tmp_path / "val"), **kw).setup("fit")
+    for k in range(2):
+        (tmp_path / "val" / f"id_{k}").rename(tmp_path / "val" / f"held_{k}")
+    dm = FolderDataModule(root=str(tmp_path / "train"), val_root=str(tmp_path / "val"), **kw)
+    dm.setup("fit")
+    names = {s: {f.identity_names[k] for k in f.by_identity} for s, f in dm.split_folders().items()}
+    assert names["val"] == {"held_0", "held_1"}
+    assert names["test"] == {"id_4"}  # the last share of root, as no test_root is given
+    assert names["train"] == {"id_0", "id_1", "id_2", "id_3"}

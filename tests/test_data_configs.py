@@ -9,7 +9,7 @@ import cv2
 import pytest
 import torch
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 
 from deepswap.data.ffpp import FFPPDataModule
 from deepswap.data.folder import DataError
@@ -62,7 +62,9 @@ def test_face_folder_configs_instantiate(name, alignment, folders, world, tmp_pa
     assert cfg.data._target_ == "deepswap.data.datamodule.FolderDataModule"
     dm = _datamodule(cfg)
     assert dm.alignment == alignment and dm.size == 32  # debug=fast shrinks the real config
-    assert _identities(dm.val_set) == set(folders[-2:]) and _identities(dm.train_set) == set(folders[:-2])
+    assert _identities(dm.val_set) == set(folders[-2:]) and _identities(dm.train_set) == set(folders[:-3])
+    test = dm.heldout_folder("test")  # the one identity before val's: deepswap.evaluate's default split
+    assert {test.identity_names[k] for k in test.by_identity} == {folders[-3]}
     batch = next(iter(dm.train_dataloader()))
     assert batch["target"].shape == (4, 3, 32, 32) and batch["source"].abs().max() <= 1.0
     if name == "ffhq":  # no identity labels: every pair is a different-person pair
@@ -91,7 +93,10 @@ def test_ffpp_config_uses_the_official_split_files(tree, world, tmp_path, cfg_fa
     dm = _datamodule(cfg)
     assert isinstance(dm, FFPPDataModule) and dm.compression == "c23"
     assert _identities(dm.train_set) == {f"{k:03d}" for k in range(6)}
-    assert _identities(dm.val_set) == {"006", "007"}  # val.json next to train.json; test videos unused
+    assert _identities(dm.val_set) == {"006", "007"}  # val.json next to train.json
+    assert "test" not in dm.split_folders()  # training never reads the test videos...
+    test = dm.heldout_folder("test")  # ...the closing evaluation does (test.json next to train.json)
+    assert {test.identity_names[k] for k in test.by_identity} == {"010", "011"}
     batch = next(iter(dm.train_dataloader()))
     assert batch["target"].shape == (4, 3, 32, 32)
     OmegaConf.to_container(cfg.data, resolve=True, throw_on_missing=True)  # provenance fully resolved
@@ -136,3 +141,20 @@ def test_vggface2_experiments_need_only_data_root(name, world, tmp_path, cfg_fac
     )
     item = _datamodule(with_cpu_sizes).train_set[0]
     assert item["target"].shape == (3, 256, 256)
+
+
+def test_evaluate_draws_ffpp_pairs_from_the_official_test_videos_on_its_defaults(
+    world, tmp_path, cfg_factory
+):
+    from deepswap.evaluation.harness import heldout_pairs
+
+    root, splits = _ffpp(world, tmp_path, train=[(0, 1)], val=[(2, 3)], test=[(4, 5), (6, 7)])
+    cfg = cfg_factory(["data=ffpp", f"data.root={root}", f"data.split_file={splits / 'train.json'}"])
+    with open_dict(cfg):
+        cfg.num_pairs, cfg.split = None, "test"  # configs/evaluate.yaml's defaults
+    pairs, kind, _ = heldout_pairs(cfg, cfg.data)
+    test_ids = set(pairs["target_id"].tolist()) | set(pairs["source_id"].tolist())
+    dm = instantiate(cfg.data)
+    names = dm.heldout_folder("test").identity_names
+    assert kind == "folder" and len(pairs["target"]) == 4  # one pair per test video
+    assert {names[k] for k in test_ids} == {"004", "005", "006", "007"}

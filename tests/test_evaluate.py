@@ -242,7 +242,8 @@ def test_real_data_skips_missing_models_and_uses_a_recogniser(evaluated, tmp_pat
         "data=folder",
         f"data.root={root}",
         "data.size=32",
-        "data.val_identity_share=0.7",
+        "data.val_identity_share=0.2",
+        "data.test_identity_share=0.5",
         "data.num_workers=0",
     ]
     result = deepswap.evaluate(ckpt, data, num_pairs=3, output_dir=str(tmp_path / "a"))
@@ -334,7 +335,7 @@ def _family_checkpoint(path, generator: dict):
     """A checkpoint in the training layout (random weights) for one generator family, 32 px synthetic data."""
     from hydra.utils import instantiate
 
-    from deepswap.training.module import CHECKPOINT_FORMAT
+    from deepswap.inference.format import CHECKPOINT_FORMAT
 
     encoder = {
         "_target_": "deepswap.models.identity.conv.ConvIdentityEncoder",
@@ -369,7 +370,8 @@ def test_every_generator_family_is_scored(family, tmp_path, oracle):
 
 def test_an_export_folder_is_scored_like_its_checkpoint(tmp_path, oracle):
     import deepswap
-    from deepswap.export import export_safetensors, load_for_export
+    from deepswap.inference.exporters import export_safetensors
+    from deepswap.inference.loader import load_checkpoint as load_for_export
 
     ckpt = _family_checkpoint(tmp_path / "last.ckpt", FAMILIES["deepswap"])
     folder = export_safetensors(load_for_export(ckpt), tmp_path / "export")
@@ -428,7 +430,7 @@ def test_comparison_grid_stacks_runs_on_the_same_pairs(evaluated):
 
 def test_a_checkpoint_from_a_newer_format_is_refused_clearly(tmp_path):
     import deepswap
-    from deepswap.api import CheckpointError
+    from deepswap.errors import CheckpointError
 
     ckpt = _family_checkpoint(tmp_path / "last.ckpt", FAMILIES["deepswap"])
     state = torch.load(ckpt, weights_only=True)

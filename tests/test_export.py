@@ -16,16 +16,16 @@ import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 
-from deepswap.api import CheckpointError
-from deepswap.export import (
+from deepswap.errors import CheckpointError
+from deepswap.inference.exporters import (
     EMAP_NAME,
     export_generator_onnx,
     export_inswapper_onnx,
     export_safetensors,
-    load_exported,
-    load_for_export,
 )
-from deepswap.training.module import CHECKPOINT_FORMAT
+from deepswap.inference.format import CHECKPOINT_FORMAT
+from deepswap.inference.loader import load_checkpoint as load_for_export
+from deepswap.inference.loader import load_exported
 
 GENERATOR = {
     "_target_": "deepswap.models.generators.deepswap_lite.DeepSwapLiteGenerator",

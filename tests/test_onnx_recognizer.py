@@ -114,14 +114,14 @@ def test_gradients_reach_the_input_and_other_sizes_are_resized(exported):
 def test_build_spec_rebuilds_the_module_without_the_onnx_file(exported, tmp_path):
     """What a swap checkpoint stores (build_spec + state dict) restores the encoder, also via JSON and
     the checkpoint loader's helper."""
-    from deepswap.api import _identity_arch
+    from deepswap.inference.model import identity_arch
 
     converted = convert_onnx(exported["legacy_opset11"])
     blob = tmp_path / "ckpt.pt"
     torch.save({"spec": converted.build_spec, "state": converted.state_dict()}, blob)
     saved = torch.load(blob, weights_only=True)
     spec = json.loads(json.dumps(saved["spec"]))
-    rebuilt = _identity_arch({"identity_encoder": spec, "config": {}})
+    rebuilt = identity_arch({"identity_encoder": spec, "config": {}})
     assert isinstance(rebuilt, OnnxRecognizer)
     rebuilt.load_state_dict(saved["state"])
     x = _as_input(_bgr_images(2))

@@ -175,7 +175,8 @@ def test_output_is_a_training_folder(prepared, cfg_factory):
     out = prepared[0]
     folder = IdentityFolder(out, 64)
     assert folder.identity_names == ["person0", "person1", "person2"] and len(folder) == 9
-    cfg = cfg_factory(["data=folder", f"data.root={out}", "data.alignment=synthetic", "data.num_workers=0"])
+    overrides = ["data=folder", f"data.root={out}", "data.alignment=synthetic", "data.num_workers=0"]
+    cfg = cfg_factory([*overrides, "data.test_identity_share=0"])  # 3 people: train 2, val 1, no test
     dm = instantiate(cfg.data)
     dm.setup("fit")
     names = dm.val_set.folder.identity_names

@@ -19,11 +19,11 @@ import torch
 from hydra.utils import instantiate
 
 from deepswap import provenance
-from deepswap.api import SwapModel
 from deepswap.faces.analyser import FaceAnalyser, ModelPackError
 from deepswap.faces.region import face_outline
 from deepswap.faces.video import VideoWriter, read_image, write_image
-from deepswap.swapper import FaceSwapper
+from deepswap.inference.model import SwapModel
+from deepswap.inference.swapper import FaceSwapper
 
 SIZE = 128
 GENERATOR = {

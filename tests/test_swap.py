@@ -18,8 +18,8 @@ from deepswap.data.synthetic import SyntheticFaceWorld
 from deepswap.faces import SyntheticSceneAnalyser, scenes
 from deepswap.faces.region import face_outline
 from deepswap.faces.video import iter_frames, read_image
+from deepswap.inference.swapper import FaceSwapper, NoFaceError
 from deepswap.swap import main
-from deepswap.swapper import FaceSwapper, NoFaceError
 
 IDS = [1005, 1010, 1020]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import subprocess
 import sys
@@ -83,7 +84,9 @@ def test_d_step_changes_only_d_and_g_step_only_g(cfg_factory):
     )
 
 
-def test_resume_from_last_ckpt_continues_at_the_right_step_with_the_same_optimiser_state(cfg_factory):
+def test_resume_from_last_ckpt_continues_at_the_right_step_with_the_same_optimiser_state(
+    cfg_factory, tiny_run
+):
     first = cfg_factory(["total_kimg=0.032"])
     train(first)
     ckpt_path = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
@@ -110,6 +113,14 @@ def test_resume_from_last_ckpt_continues_at_the_right_step_with_the_same_optimis
         assert torch.equal(seen["opt_g"]["state"][k]["exp_avg"], v["exp_avg"])
         assert torch.equal(seen["opt_g"]["state"][k]["step"], v["step"])
     assert objects["trainer"].global_step == 16 * STEPS_PER_BATCH
+    # Resumed mid-epoch (batch 8 of 16), it ends where the uninterrupted run of the same config ends.
+    whole = Path(tiny_run[0].paths.output_dir) / "checkpoints" / "last.ckpt"
+    a = torch.load(whole, map_location="cpu", weights_only=True)["state_dict"]
+    b = torch.load(Path(second.paths.output_dir) / "checkpoints" / "last.ckpt", weights_only=True)[
+        "state_dict"
+    ]
+    gen = [k for k in a if k.startswith(("generator.", "ema.shadow.")) and a[k].is_floating_point()]
+    assert gen and max((a[k] - b[k]).abs().max().item() for k in gen) <= 1e-5
 
 
 def test_nan_losses_are_skipped_and_stop_the_run_cleanly(cfg_factory):
@@ -130,6 +141,7 @@ def test_nan_losses_are_skipped_and_stop_the_run_cleanly(cfg_factory):
     assert not _changed(before, _params(module.generator)), "a NaN step touched the generator"
 
 
+@pytest.mark.slow  # ~50 s on 2 cores: two processes start and train (make test-full)
 @pytest.mark.skipif(sys.platform != "linux", reason="gloo DDP test runs on Linux CI")
 def test_ddp_on_two_cpu_processes_trains_and_writes_a_checkpoint(tmp_path):
     from tests.conftest import CACHE_DIR
@@ -171,3 +183,83 @@ def test_identity_jitter_is_differentiable_and_identity_at_zero_strength():
     assert moved.shape == x.shape and not torch.allclose(moved, x)
     (grad,) = torch.autograd.grad(moved.sum(), x)
     assert grad.abs().sum() > 0
+
+
+def test_16_mixed_with_gradient_clipping_clips_the_unscaled_gradients(cfg_factory):
+    """16-mixed scales the loss by 2**16; clipping must see the unscaled gradients (Lightning's
+    clip_gradients inside opt.step), or every step would shrink by the loss scale."""
+    from lightning.pytorch.plugins import MixedPrecision
+
+    cfg = cfg_factory(["model.grad_clip=0.01", "detector=off"])
+    module = build_module(cfg)
+    norms = []
+    clip = module.on_before_optimizer_step
+
+    def recorded(optimizer):
+        clip(optimizer)
+        params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        norms.append(float(torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in params]))))
+
+    module.on_before_optimizer_step = recorded
+    before = _params(module.generator)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        plugins=[MixedPrecision("16-mixed", "cpu")],  # the Trainer flag turns into bf16 on a CPU
+        max_steps=4,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        limit_val_batches=0,
+    )
+    trainer.fit(module, datamodule=instantiate(cfg.data))
+    assert trainer.precision_plugin.scaler.get_scale() > 1.0  # the loss really was scaled
+    finite = [n for n in norms if math.isfinite(n)]  # the scaler skips steps whose gradients overflow
+    assert len(norms) == 4 and len(finite) >= 2
+    assert max(finite) <= 0.01 * 1.01  # clipped, after unscaling...
+    assert min(finite) > 0.01 * 0.5  # ...not before it (the norm would then be 0.01 / the loss scale)
+    moved = max((before[k] - v).abs().max().item() for k, v in _params(module.generator).items())
+    assert moved > 0 and all(torch.isfinite(p).all() for p in module.generator.parameters())
+
+
+def test_lazy_r1_runs_every_interval_d_steps_with_its_scale(cfg_factory):
+    cfg = cfg_factory(["loss.r1.gamma=2.0", "loss.r1.interval=3", "detector=off"])
+    module = build_module(cfg)
+    calls = []
+    r1 = module.r1
+
+    class Recording:
+        def due(self, step):
+            return r1.due(step)
+
+        def __call__(self, d_forward, reals):
+            value = r1(d_forward, reals)
+            calls.append((int(module.d_steps), float(value)))
+            return value
+
+    module.r1 = Recording()
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_steps=7 * 2,  # 7 batches, D and G
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        limit_val_batches=0,
+    )
+    trainer.fit(module, datamodule=instantiate(cfg.data))
+    assert [step for step, _ in calls] == [0, 3, 6]  # D steps 0..6
+    assert r1.gamma == 2.0 and r1.interval == 3  # weight gamma / 2 * interval = 3 (value: test_losses)
+    assert all(v >= 0 for _, v in calls)
+
+
+def test_the_identity_loss_sends_gradient_to_the_generator_only(cfg_factory):
+    cfg = cfg_factory(["detector=off"])
+    module = build_module(cfg)
+    module.weights = {k: 0.0 for k in module.weights} | {"identity": 1.0}
+    batch = instantiate(cfg.data).sample_pairs(4)
+    source_id = module.embed(batch["source"].roll(1, 0))
+    total, terms = module.generator_losses(batch["target"], source_id, batch["same"])
+    assert set(terms) == {"adversarial", "identity"}  # the adversarial term is computed, weighted 0
+    total.backward()
+    grads = [p.grad for p in module.generator.parameters() if p.grad is not None]
+    assert grads and sum(float(g.abs().sum()) for g in grads) > 0, "no identity gradient reaches G"
+    assert all(p.grad is None for p in module.identity_encoder.parameters())  # frozen

@@ -20,19 +20,27 @@ from hydra.utils import instantiate
 
 
 class SeededAugment:
-    """Callable ``(image (H,W,3) uint8 RGB, key int) -> (3, H, W) float tensor in [0, 1]``."""
+    """Callable ``(image (H,W,3) uint8 RGB, key) -> (3, H, W) float tensor in [0, 1]``.
+
+    ``key`` is an int or a tuple of ints (e.g. ``(seed, index, epoch, side)``)."""
 
     def __init__(self, transforms: Sequence, seed: int = 0):
         built = [instantiate(t) if not isinstance(t, A.BasicTransform) else t for t in transforms]
         self.compose = A.Compose(built, strict=True, seed=seed)
         self.seed = int(seed)
 
-    def __call__(self, image: np.ndarray | torch.Tensor, key: int) -> torch.Tensor:
+    def __call__(self, image: np.ndarray | torch.Tensor, key: int | tuple[int, ...]) -> torch.Tensor:
         if isinstance(image, torch.Tensor):  # (3, H, W) in [0, 1]
             image = (image.permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
-        self.compose.set_random_seed(int(np.random.SeedSequence([self.seed, int(key)]).generate_state(1)[0]))
+        self.compose.set_random_seed(
+            int(np.random.SeedSequence([self.seed, *_ints(key)]).generate_state(1)[0])
+        )
         out = self.compose(image=np.ascontiguousarray(image))["image"]
         return torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1).float() / 255.0
+
+
+def _ints(key: int | tuple[int, ...]) -> list[int]:
+    return [abs(int(k)) for k in (key if isinstance(key, (tuple, list)) else (key,))]
 
 
 def build_augment(transforms: Sequence | None, seed: int = 0) -> SeededAugment | None:

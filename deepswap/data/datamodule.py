@@ -1,8 +1,8 @@
 """LightningDataModules yielding swap pairs ``(target, source, same)``; see :mod:`deepswap.data.pairs`.
 
 - :class:`SyntheticDataModule`: the procedural face world (the default; no files needed).
-- :class:`FolderDataModule`: aligned face crops, one sub-folder per identity, with held-out identities
-  for validation (a separate ``val_root`` or a share of the identities).
+- :class:`FolderDataModule`: aligned face crops, one sub-folder per identity, with held-out val and test
+  identities (separate ``val_root`` / ``test_root`` folders, or shares of the identities).
 """
 
 from __future__ import annotations
@@ -17,6 +17,12 @@ from torch.utils.data import DataLoader
 from deepswap.data.augment import build_augment
 from deepswap.data.folder import DataError, IdentityFolder
 from deepswap.data.pairs import FolderPairs, SyntheticPairs
+from deepswap.data.sampling import EpochSampler, ResumableLoader
+from deepswap.data.splits import check_disjoint, hold_out
+
+# Validation pairs are drawn with seed + VAL_SEED_OFFSET, so that they are not the training pairs of
+# the same index (for folders without a val_root both draw from the same images).
+VAL_SEED_OFFSET = 1
 
 
 def _worker_init(worker_id: int) -> None:
@@ -26,6 +32,9 @@ def _worker_init(worker_id: int) -> None:
 
 
 class _PairDataModule(L.LightningDataModule):
+    # The validation metric that selects the best checkpoints, and whether lower or higher is better.
+    headline = ("val/id_cos", "max")
+
     def __init__(
         self,
         size: int,
@@ -42,23 +51,27 @@ class _PairDataModule(L.LightningDataModule):
         self.val_batch_size = int(val_batch_size or batch_size)
         self.train_set = self.val_set = None
 
-    def _loader(self, dataset, batch_size: int, shuffle: bool) -> DataLoader:
-        return DataLoader(
-            dataset,
-            batch_size=batch_size,
-            shuffle=shuffle,
-            drop_last=shuffle,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            worker_init_fn=_worker_init,
-            pin_memory=torch.cuda.is_available(),
-        )
+    def _loader_kwargs(self) -> dict:
+        return {
+            "num_workers": self.num_workers,
+            "persistent_workers": self.num_workers > 0,
+            "worker_init_fn": _worker_init,
+            "pin_memory": torch.cuda.is_available(),
+            # the loader's own generator: worker seeds never draw from (and shift) the global RNG
+            "generator": torch.Generator().manual_seed(self.seed),
+        }
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, self.batch_size, shuffle=True)
+    def train_dataloader(self) -> ResumableLoader:
+        """Shuffled per (seed, epoch), split between processes, resumable mid-epoch from a checkpoint."""
+        trainer = self.trainer
+        replicas, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        sampler = EpochSampler(len(self.train_set), self.seed, num_replicas=replicas, rank=rank)
+        return ResumableLoader(self.train_set, sampler, self.batch_size, **self._loader_kwargs())
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.val_batch_size, shuffle=False)
+        return DataLoader(
+            self.val_set, batch_size=self.val_batch_size, shuffle=False, **self._loader_kwargs()
+        )
 
     def sample_pairs(self, n: int) -> dict:
         """The first ``n`` validation pairs as one batch (fixed: used for sample grids)."""
@@ -75,6 +88,8 @@ class SyntheticDataModule(_PairDataModule):
     identities are kept for the closing table and ``deepswap.evaluate``) and carry the ground-truth swap
     (``truth``), which is never a training target.
     """
+
+    headline = ("val/gt_l1_face", "min")  # the protocol's headline: L1 to the true swap on the face
 
     def __init__(
         self,
@@ -116,16 +131,18 @@ class SyntheticDataModule(_PairDataModule):
             self.val_pairs,
             same_ratio=0.0,
             with_truth=True,
-            seed=self.seed + 1,
+            seed=self.seed + VAL_SEED_OFFSET,
         )
 
 
 class FolderDataModule(_PairDataModule):
-    """Pairs from aligned crops under ``root/<identity>/*``; validation on held-out identities.
+    """Pairs from aligned crops under ``root/<identity>/*``; val and test on held-out identities.
 
     Args:
-        root: training identities. ``val_root``: held-out identities; if None, the last
-            ``val_identity_share`` of the (sorted) identities of ``root`` are held out.
+        root: training identities (and the held-out ones that have no folder of their own).
+        val_root / test_root: folders of held-out identities; None: the last ``val_identity_share`` of
+            the (sorted) identities of ``root`` are val, the ``test_identity_share`` before them test.
+            No identity name may be in two splits.
         augment: list of albumentations transform configs (see :mod:`deepswap.data.augment`).
     """
 
@@ -145,6 +162,8 @@ class FolderDataModule(_PairDataModule):
         augment: list | None = None,
         alignment: str = "arcface",
         val_batch_size: int | None = None,
+        test_root: str | None = None,
+        test_identity_share: float = 0.05,
     ):
         super().__init__(size, batch_size, num_workers, same_ratio, seed, val_pairs, val_batch_size)
         if root in (None, "", "???"):
@@ -152,46 +171,44 @@ class FolderDataModule(_PairDataModule):
                 "data.root is not set: point it at a folder of aligned face crops with one "
                 "sub-folder per identity, e.g. data.root=/data/vggface2_hq"
             )
-        self.root, self.val_root, self.val_identity_share = root, val_root, float(val_identity_share)
+        self.root, self.roots = root, {"val": val_root, "test": test_root}
+        self.shares = {"val": float(val_identity_share), "test": float(test_identity_share)}
         self.train_length, self.max_bad_fraction = train_length, float(max_bad_fraction)
         self.augment_cfg, self.alignment = augment or [], alignment
+        self.folders: dict = {}
+
+    def _folder(self, root: str) -> IdentityFolder:
+        return IdentityFolder(root, self.size, self.max_bad_fraction)
+
+    def split_folders(self) -> dict[str, IdentityFolder]:
+        """``{"train", "val", "test"}`` -> the split's images (test only when it has identities)."""
+        if not self.folders:
+            folder = self._folder(self.root)
+            shares = {k: (0.0 if self.roots[k] else v) for k, v in self.shares.items()}
+            folders = hold_out(folder, shares)
+            folders.update({k: self._folder(r) for k, r in self.roots.items() if r})
+            check_disjoint(folders)
+            self.folders = folders
+        return self.folders
+
+    def heldout_folder(self, split: str = "test") -> IdentityFolder:
+        """The images of the ``"val"`` or ``"test"`` identities (``deepswap.evaluate`` uses these)."""
+        folders = self.split_folders()
+        if split not in ("val", "test"):
+            raise DataError(f"split must be 'val' or 'test', got {split!r}")
+        if split not in folders:
+            raise DataError(
+                f"{self.root} has no {split} identities: set data.{split}_root or data.{split}_identity_share"
+            )
+        return folders[split]
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
-        folder = IdentityFolder(self.root, self.size, self.max_bad_fraction)
-        if self.val_root:
-            val_folder = IdentityFolder(self.val_root, self.size, self.max_bad_fraction)
-        else:
-            val_folder = self._split_identities(folder)
+        folders = self.split_folders()
         augment = build_augment(self.augment_cfg, self.seed)
-        self.train_set = FolderPairs(folder, self.train_length, self.same_ratio, self.seed, augment)
-        self.val_set = FolderPairs(val_folder, self.val_pairs, 0.0, self.seed + 1, None)
-
-    def _split_identities(self, folder: IdentityFolder) -> IdentityFolder:
-        n_ids = len(folder.identity_names)
-        n_val = max(1, round(n_ids * self.val_identity_share))
-        if n_ids - n_val < 2:
-            raise DataError(
-                f"{self.root} has {n_ids} identities: too few to hold out {n_val} for "
-                "validation; add identities or set data.val_root"
-            )
-        val_ids = set(range(n_ids - n_val, n_ids))
-        val = _subset(folder, [i for i, k in enumerate(folder.labels) if k in val_ids])
-        train = _subset(folder, [i for i, k in enumerate(folder.labels) if k not in val_ids])
-        folder.__dict__.update(train.__dict__)
-        return val
-
-
-def _subset(folder: IdentityFolder, indices: list[int]) -> IdentityFolder:
-    sub = object.__new__(IdentityFolder)
-    sub.__dict__.update(folder.__dict__)
-    sub.paths = [folder.paths[i] for i in indices]
-    sub.labels = [folder.labels[i] for i in indices]
-    sub.by_identity = {}
-    for j, k in enumerate(sub.labels):
-        sub.by_identity.setdefault(k, []).append(j)
-    return sub
+        self.train_set = FolderPairs(folders["train"], self.train_length, self.same_ratio, self.seed, augment)
+        self.val_set = FolderPairs(folders["val"], self.val_pairs, 0.0, self.seed + VAL_SEED_OFFSET, None)
 
 
 __all__ = ["SyntheticDataModule", "FolderDataModule"]

@@ -6,7 +6,8 @@ tree that :mod:`deepswap.detection.data` reads (``root/original_sequences/youtub
 frames/<video id>/``); each video is one identity. The official splits
 (``dataset/splits/{train,val,test}.json`` of the FaceForensics repository) are lists of pairs
 ``[["071", "054"], ...]``: 360 / 70 / 70 pairs, i.e. 720 / 140 / 140 videos. Training pairs come from
-the train videos, validation pairs from the val videos; the test videos are never read here.
+the train videos, validation pairs from the val videos; the test videos are read only for the closing
+evaluation (:meth:`FolderDataModule.heldout_folder`, ``deepswap.evaluate``), never in training.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from deepswap.data.augment import build_augment
-from deepswap.data.datamodule import FolderDataModule, _subset
+from deepswap.data.datamodule import FolderDataModule
 from deepswap.data.folder import DataError, IdentityFolder
-from deepswap.data.pairs import FolderPairs
+from deepswap.data.splits import check_disjoint, identities_subset
 
 log = logging.getLogger(__name__)
 OFFICIAL_VIDEOS = {"train": 720, "val": 140, "test": 140}
@@ -61,6 +61,8 @@ class FFPPDataModule(FolderDataModule):
             ``original_sequences/youtube/<compression>/frames/<video id>/``.
         split_file: the official ``train.json``.
         val_split_file: the official ``val.json``; None: ``val.json`` next to ``split_file``.
+        test_split_file: the official ``test.json``; None: ``test.json`` next to ``split_file`` (read
+            only when the test videos are asked for).
         compression: the FF++ quality the frames were taken from (``raw``, ``c23``, ``c40``).
         Other arguments as :class:`~deepswap.data.datamodule.FolderDataModule`.
     """
@@ -71,6 +73,7 @@ class FFPPDataModule(FolderDataModule):
         split_file: str,
         val_split_file: str | None = None,
         compression: str = "c23",
+        test_split_file: str | None = None,
         **kwargs,
     ):
         super().__init__(root, **kwargs)
@@ -83,21 +86,23 @@ class FFPPDataModule(FolderDataModule):
             raise DataError(f"data.compression must be raw, c23 or c40 (FF++ quality), got {compression!r}")
         self.split_file = Path(split_file).expanduser()
         self.val_split_file = Path(val_split_file or self.split_file.with_name("val.json")).expanduser()
+        self.test_split_file = Path(test_split_file or self.split_file.with_name("test.json")).expanduser()
         self.compression = compression
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.train_set is not None:
-            return
-        splits = {"train": read_ffpp_split(self.split_file), "val": read_ffpp_split(self.val_split_file)}
-        overlap = sorted(set(splits["train"]) & set(splits["val"]))
-        if overlap:
-            raise DataError(f"{len(overlap)} videos are in both train and val splits, e.g. {overlap[:5]}")
+    def split_folders(self, with_test: bool = False) -> dict:
+        """The official splits' frames; the test videos only ``with_test`` (the closing evaluation)."""
+        if self.folders and ("test" in self.folders or not with_test):
+            return self.folders
+        files = {"train": self.split_file, "val": self.val_split_file}
+        if with_test:
+            files["test"] = self.test_split_file
+        splits = {name: read_ffpp_split(path) for name, path in files.items()}
         for name, ids in splits.items():
             if len(ids) != OFFICIAL_VIDEOS[name]:
                 log.warning("%s split lists %d videos (official: %d)", name, len(ids), OFFICIAL_VIDEOS[name])
         folder = IdentityFolder(self.frames_root(), self.size, self.max_bad_fraction)
         index = {n: k for k, n in enumerate(folder.identity_names)}
-        subsets = {}
+        self.folders = {}
         for name, ids in splits.items():
             missing = [v for v in ids if v not in index]
             if missing:
@@ -105,11 +110,15 @@ class FFPPDataModule(FolderDataModule):
                     f"{len(missing)} videos of the {name} split have no frames under "
                     f"{folder.root}, e.g. {missing[:5]}; expected {folder.root}/{missing[0]}/0000.png"
                 )
-            keep = {index[v] for v in ids}
-            subsets[name] = _subset(folder, [i for i, k in enumerate(folder.labels) if k in keep])
-        augment = build_augment(self.augment_cfg, self.seed)
-        self.train_set = FolderPairs(subsets["train"], self.train_length, self.same_ratio, self.seed, augment)
-        self.val_set = FolderPairs(subsets["val"], self.val_pairs, 0.0, self.seed + 1, None)
+            self.folders[name] = identities_subset(folder, {index[v] for v in ids})
+        check_disjoint(self.folders)
+        return self.folders
+
+    def heldout_folder(self, split: str = "test"):
+        """The frames of the official ``"val"`` or ``"test"`` videos."""
+        if split not in ("val", "test"):
+            raise DataError(f"split must be 'val' or 'test', got {split!r}")
+        return self.split_folders(with_test=split == "test")[split]
 
     def frames_root(self) -> Path:
         """``root``, or its ``original_sequences/youtube/<compression>/frames`` when it is an FF++ tree."""

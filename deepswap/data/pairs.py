@@ -4,7 +4,9 @@ Every item is a dict of tensors: ``target`` and ``source`` ``(3, H, W)`` float i
 (bool, scalar), and, where the data knows it (the synthetic world, validation only), ``truth``
 ``(3, H, W)`` in [-1, 1] (the ground-truth swap: source identity, target attributes) and
 ``truth_mask`` / ``target_mask`` / ``source_mask`` ``(1, H, W)`` in [0, 1].
-Pairs are deterministic in (seed, index): an epoch is a fixed, reproducible list of pairs.
+Items are keyed: an ``int`` index (validation and evaluation: the same pairs every time), or an
+``(epoch, index)`` key from :class:`deepswap.data.sampling.EpochSampler` (training: each item is a pure
+function of (seed, epoch, index), so pairs and augmentations change from epoch to epoch, reproducibly).
 """
 
 from __future__ import annotations
@@ -15,9 +17,24 @@ from torch.utils.data import Dataset
 
 from deepswap.data.folder import IdentityFolder
 
+# The last part of an augmentation key: target and source of one pair get different augmentations.
+TARGET_SIDE, SOURCE_SIDE = 0, 1
+# Keys FolderPairs' fixed order of targets apart from its per-item draws (which start with the seed too).
+TARGET_ORDER_STREAM = 0x7A6
+
 
 def _rng(*key: int) -> np.random.Generator:
     return np.random.default_rng([abs(int(k)) for k in key])
+
+
+def split_key(key: int | tuple[int, int]) -> tuple[int, tuple[int, ...]]:
+    """A dataset key -> ``(index, epoch part)``: ``()`` for a plain index, ``(epoch,)`` for a training key.
+
+    The epoch part goes at the end of every random key, so a plain index draws what it always drew."""
+    if isinstance(key, (tuple, list)):
+        epoch, index = key
+        return int(index), (int(epoch),)
+    return int(key), ()
 
 
 def _to_signed(image01: torch.Tensor) -> torch.Tensor:
@@ -59,9 +76,10 @@ class SyntheticPairs(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
         w = self.world
-        rng = _rng(self.seed, self._split_code, index)
+        index, epoch = split_key(key)
+        rng = _rng(self.seed, self._split_code, index, *epoch)
         t_index = int(rng.integers(0, 2**31 - 1))
         target_id = w.identity_of(self.split, t_index)
         same = bool(rng.random() < self.same_ratio)
@@ -96,7 +114,15 @@ class SyntheticPairs(Dataset):
 
 
 class FolderPairs(Dataset):
-    """Pairs from an :class:`IdentityFolder` of aligned face crops (one sub-folder per identity)."""
+    """Pairs from an :class:`IdentityFolder` of aligned face crops (one sub-folder per identity).
+
+    Targets: index ``i`` is image ``order[i mod len(folder)]`` of a fixed seeded shuffle ``order``. With
+    ``length`` equal to the number of images (the default), an epoch of a shuffled
+    :class:`~deepswap.data.sampling.EpochSampler` uses every image once as a target (but for the last
+    partial batch, which is dropped); with a longer ``length``, every image ``length // len(folder)``
+    times or once more. Sources are drawn per (seed, epoch, index); augmentations per
+    (seed, epoch, index, side).
+    """
 
     def __init__(
         self,
@@ -109,13 +135,16 @@ class FolderPairs(Dataset):
         self.folder, self.same_ratio, self.seed = folder, float(same_ratio), int(seed)
         self.length = int(length) if length else len(folder)
         self.transform = transform
+        # Index i's target: a fixed shuffle of the images, so the first pairs span many identities.
+        self.targets = _rng(self.seed, TARGET_ORDER_STREAM).permutation(len(folder))
 
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> dict:
-        rng = _rng(self.seed, index)
-        t = int(rng.integers(0, len(self.folder)))
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        index, epoch = split_key(key)
+        rng = _rng(self.seed, index, *epoch)
+        t = int(self.targets[index % len(self.folder)])
         target_id = self.folder.labels[t]
         same = bool(rng.random() < self.same_ratio) and len(self.folder.by_identity[target_id]) > 1
         if same:
@@ -127,8 +156,8 @@ class FolderPairs(Dataset):
         if self.transform is None:
             target, source = self.folder.load(t), self.folder.load(s)
         else:
-            target = self.transform(self.folder.load_array(t), self.seed * 1_000_003 + 2 * index)
-            source = self.transform(self.folder.load_array(s), self.seed * 1_000_003 + 2 * index + 1)
+            target = self.transform(self.folder.load_array(t), (self.seed, index, *epoch, TARGET_SIDE))
+            source = self.transform(self.folder.load_array(s), (self.seed, index, *epoch, SOURCE_SIDE))
         return {
             "target": _to_signed(target),
             "source": _to_signed(source),

@@ -46,7 +46,7 @@ REALS = "targets and sources of the held-out pairs (2N reals vs N swaps)"
 
 def final_detector(checkpoint: str | Path, device: str = "cpu") -> nn.Module:
     """The co-trained detector of a training checkpoint (its ``detector.`` weights), in eval mode."""
-    from deepswap.api import read_checkpoint
+    from deepswap.inference.model import read_checkpoint
 
     ckpt = read_checkpoint(checkpoint)
     net = (ckpt["deepswap"]["config"].get("detector") or {}).get("net")
@@ -69,7 +69,7 @@ def heldout_pairs(config: dict, num_pairs: int, seed: int) -> dict[str, Tensor]:
 
 
 def _load_run(name: str, run_dir: str | Path, device: str) -> dict:
-    from deepswap.api import SwapModel
+    from deepswap.inference.model import SwapModel
 
     run_dir = Path(run_dir).expanduser().resolve()
     ckpt = run_dir / "checkpoints" / "last.ckpt"
@@ -117,7 +117,7 @@ def _provenance(loaded: list[dict], unseen: dict[str, Path], seed: int, device: 
 
 def _play_run(r: dict, panel: dict, reals: Tensor, pairs: dict, out: Path, o: dict) -> dict:
     """Cross-play, evasion against the panel, robustness and swap quality of one loaded run."""
-    from deepswap.evaluate import evaluate
+    from deepswap.evaluation.harness import evaluate
 
     kw, name = {"batch_size": o["batch_size"], "device": o["device"]}, r["name"]
     snapshot_fakes = {k: make_fakes(g, pairs, o["batch_size"]) for k, g in r["gens"].items()}  # once each
@@ -162,7 +162,7 @@ def arms_race_report(
     """``runs``: name -> run folder; ``unseen``: name -> ``last.ckpt`` of a generator family trained
     without a detector; ``eval_overrides``: Hydra strings for the swap-quality evaluation (the oracle).
     Returns the report (the dict written to ``out_dir/arms_race.json``)."""
-    from deepswap.api import SwapModel
+    from deepswap.inference.model import SwapModel
 
     if not runs:
         raise ValueError("no runs given: pass {name: run folder}")

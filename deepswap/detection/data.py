@@ -322,11 +322,11 @@ def to_uint8(images: Tensor) -> Tensor:
 def resolve_fakes(specs: Sequence[str], device: str = "cpu") -> dict[str, str | Callable]:
     """Config fake specs -> {name: "sbi" | swap callable}: ``sbi``, or a deepswap training checkpoint /
     export folder (named by its path)."""
-    from deepswap.evaluate import load_swap_model
+    from deepswap.inference.loader import load_model
 
     out: dict[str, str | Callable] = {}
     for spec in specs:
-        out[str(spec)] = "sbi" if spec == "sbi" else load_swap_model(spec, device)[0].swap
+        out[str(spec)] = "sbi" if spec == "sbi" else load_model(spec, device)[0].swap
     return out
 
 

@@ -12,7 +12,9 @@ Images are ``(H, W, 3)`` ``uint8`` **RGB** numpy arrays throughout (insightface'
 - ``deepswap.faces.scenes``: synthetic scenes and videos with known faces.
 """
 
-from deepswap.faces.analyser import Face, FaceAnalyser, ModelPackError, SyntheticSceneAnalyser
+from deepswap.faces.analyser import FaceAnalyser, ModelPackError
+from deepswap.faces.face import Face
+from deepswap.faces.synthetic_analyser import SyntheticSceneAnalyser
 
 __all__ = [
     "Face",

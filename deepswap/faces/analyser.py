@@ -8,22 +8,20 @@ happens inside :class:`FaceAnalyser`, nowhere else.
   ``buffalo_l``). Nothing is downloaded: the models are built one by one with
   ``insightface.model_zoo.get_model(<file>.onnx)`` (insightface's ``FaceAnalysis`` fetches packs it does
   not find, so it is not used).
-- :class:`SyntheticSceneAnalyser`: the faces of synthetic scenes (``deepswap.faces.scenes``), known by
-  construction, with an oracle identity embedding; makes the swap pipeline testable without models.
+- :class:`~deepswap.faces.synthetic_analyser.SyntheticSceneAnalyser` (its own module): the faces of
+  synthetic scenes, known by construction.
 
 Faces come back sorted left to right (by box centre), so a face index is stable.
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from deepswap.errors import DeepswapError
+from deepswap.faces.face import Face, check_rgb, sort_faces
 
 # buffalo_l's files and what each is for (another pack's files are recognised by their graph shapes)
 PACK_FILES = {
@@ -39,67 +37,6 @@ REQUIRED_MODULES = ("detection",)  # a swap or a prepare run needs only faces an
 
 class ModelPackError(DeepswapError, FileNotFoundError):
     """The model pack folder is missing, incomplete or unreadable."""
-
-
-@dataclass
-class Face:
-    """One face in image pixels (x right, y down, pixel centres at integers).
-
-    bbox: (4,) float32 ``x0, y0, x1, y1``; kps: (5, 2) float32 in ArcFace order (left eye, right eye
-    as seen in the image, nose tip, left and right mouth corner); det_score: detector confidence;
-    embedding: (D,) L2-normalised float32 identity embedding of the analyser's recogniser, or None;
-    pose: (3,) float32 pitch, yaw, roll in degrees, or None; identity: the world identity id of a
-    synthetic face, else None.
-    """
-
-    bbox: np.ndarray
-    kps: np.ndarray
-    det_score: float = 1.0
-    embedding: np.ndarray | None = None
-    pose: np.ndarray | None = None
-    identity: int | None = None
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def area(self) -> float:
-        return float(max(self.bbox[2] - self.bbox[0], 0) * max(self.bbox[3] - self.bbox[1], 0))
-
-    def to_json(self) -> dict:
-        d = {"bbox": _floats(self.bbox), "kps": _floats(self.kps), "det_score": float(self.det_score)}
-        if self.embedding is not None:
-            d["embedding"] = _floats(self.embedding)
-        if self.identity is not None:
-            d["identity"] = int(self.identity)
-        return d
-
-    @classmethod
-    def from_json(cls, d: dict) -> Face:
-        emb = d.get("embedding")
-        return cls(
-            bbox=np.asarray(d["bbox"], np.float32).reshape(4),
-            kps=np.asarray(d["kps"], np.float32).reshape(5, 2),
-            det_score=float(d.get("det_score", 1.0)),
-            embedding=None if emb is None else np.asarray(emb, np.float32),
-            identity=d.get("identity"),
-        )
-
-
-def _floats(a: np.ndarray) -> list:
-    return np.round(np.asarray(a, np.float64), 4).tolist()
-
-
-def _check_rgb(image: np.ndarray) -> np.ndarray:
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(
-            "expected an (H, W, 3) uint8 RGB image, got "
-            f"{type(image).__name__} {getattr(image, 'dtype', '')} {getattr(image, 'shape', '')}"
-        )
-    return image
-
-
-def sort_faces(faces: list[Face]) -> list[Face]:
-    """Left to right by box centre (ties: top to bottom)."""
-    return sorted(faces, key=lambda f: (float(f.bbox[0] + f.bbox[2]), float(f.bbox[1] + f.bbox[3])))
 
 
 # --------------------------------------------------------------------------------------- insightface
@@ -169,7 +106,7 @@ class FaceAnalyser:
         """(H, W, 3) uint8 RGB -> faces, left to right."""
         from insightface.app.common import Face as InsightFace
 
-        bgr = np.ascontiguousarray(_check_rgb(image)[..., ::-1])
+        bgr = np.ascontiguousarray(check_rgb(image)[..., ::-1])
         boxes, kpss = self.models["detection"].detect(bgr, max_num=0)
         faces = []
         for i in range(boxes.shape[0]):
@@ -229,80 +166,3 @@ def _load_pack(folder: Path, device: str, threads: int | None = None) -> dict:
         if model is not None and model.taskname not in models:
             models[model.taskname] = model
     return models
-
-
-# ------------------------------------------------------------------------------------------ synthetic
-def fingerprint(image: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 -> (72, 128) float32 grey thumbnail, for finding a known frame again."""
-    grey = cv2.cvtColor(_check_rgb(image), cv2.COLOR_RGB2GRAY)
-    return cv2.resize(grey, (128, 72), interpolation=cv2.INTER_AREA).astype(np.float32)
-
-
-def _digest(image: np.ndarray) -> str:
-    return hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).hexdigest() + str(
-        image.shape
-    )
-
-
-class SyntheticSceneAnalyser:
-    """Faces of known synthetic images, no models: ``add(image, faces)``, then ``detect(image)``.
-
-    An image is found by its exact bytes, else by the nearest registered thumbnail of the same shape
-    (RMS grey difference at most ``max_distance`` levels; survives JPEG re-encoding); an unknown
-    image has no faces. :meth:`from_files` registers images and videos written by
-    ``deepswap.faces.scenes`` with their ``<file>.faces.json`` annotations, decoding them as the swap
-    pipeline will (so video frames match exactly). Face embeddings are the scenes' oracle ones (the
-    world's identity factors, centred and normalised): cosine 1 for the same identity.
-    """
-
-    def __init__(self, max_distance: float = 6.0):
-        self.max_distance = float(max_distance)
-        self._exact: dict[str, list[Face]] = {}
-        self._thumbs: list[tuple[tuple[int, ...], np.ndarray, list[Face]]] = []
-
-    def __len__(self) -> int:
-        return len(self._exact)
-
-    def add(self, image: np.ndarray, faces: list[Face], thumbnail: bool = True) -> None:
-        """Register an (H, W, 3) uint8 RGB image and its faces (``thumbnail=False``: exact bytes only,
-        as for decoded video frames, which decode identically every time)."""
-        faces = sort_faces(list(faces))
-        self._exact[_digest(_check_rgb(image))] = faces
-        if thumbnail:
-            self._thumbs.append((image.shape, fingerprint(image), faces))
-
-    def add_scene(self, scene) -> None:
-        """Register a ``deepswap.faces.scenes.SyntheticScene``."""
-        self.add(scene.image, scene.faces)
-
-    @classmethod
-    def from_files(cls, paths, max_distance: float = 6.0) -> SyntheticSceneAnalyser:
-        """Register every image or video in ``paths`` that has a ``<file>.faces.json`` annotation
-        (files without one are skipped: they have no known faces)."""
-        from deepswap.faces import scenes, video
-
-        self = cls(max_distance)
-        for path in map(Path, paths):
-            frames = scenes.read_annotations(path)
-            if frames is None:
-                continue
-            if video.is_video(path):
-                for image, faces in zip(video.iter_frames(path), frames):
-                    self.add(image, faces, thumbnail=False)
-            else:
-                self.add(video.read_image(path), frames[0])
-        return self
-
-    def detect(self, image: np.ndarray) -> list[Face]:
-        """(H, W, 3) uint8 RGB -> the registered faces of this image (copies), or [] if unknown."""
-        found = self._exact.get(_digest(_check_rgb(image)))
-        if found is None and self._thumbs:
-            thumb = fingerprint(image)
-            best, best_d = None, self.max_distance
-            for shape, other, faces in self._thumbs:
-                if shape == image.shape:
-                    d = float(np.sqrt(np.mean((thumb - other) ** 2)))
-                    if d <= best_d:
-                        best, best_d = faces, d
-            found = best
-        return [Face.from_json(f.to_json()) for f in found or []]

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from deepswap.faces.align import similarity, transform_points
-from deepswap.faces.analyser import Face
+from deepswap.faces.face import Face
 
 LK_PARAMS = dict(
     winSize=(21, 21), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03)

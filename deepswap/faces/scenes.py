@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from deepswap.faces.align import transform_points
-from deepswap.faces.analyser import Face, sort_faces
+from deepswap.faces.face import Face, sort_faces
 from deepswap.faces.video import VideoWriter, write_image
 
 ANNOTATION_FORMAT = 1

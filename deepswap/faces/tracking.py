@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from deepswap.faces.analyser import Face
+from deepswap.faces.face import Face
 
 
 class OneEuroFilter:

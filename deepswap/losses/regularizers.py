@@ -21,10 +21,16 @@ def r1_penalty(real_logits: list[Tensor] | Tensor, real_images: Tensor) -> Tenso
     return grad.float().square().flatten(1).sum(1).mean()
 
 
+# StyleGAN2's defaults (config F): gamma 10, and R1 every 16 D steps, its lazy-regularisation interval.
+# The loss configs (configs/loss/*.yaml) set their own; these apply to a LazyR1 built without them.
+DEFAULT_GAMMA = 10.0
+DEFAULT_INTERVAL = 16
+
+
 class LazyR1:
     """R1 applied every ``interval`` D steps with weight ``gamma / 2 * interval`` (StyleGAN2 lazy reg.)."""
 
-    def __init__(self, gamma: float = 10.0, interval: int = 16):
+    def __init__(self, gamma: float = DEFAULT_GAMMA, interval: int = DEFAULT_INTERVAL):
         if interval < 1:
             raise ValueError(f"r1 interval must be >= 1, got {interval}")
         self.gamma, self.interval = float(gamma), int(interval)

@@ -171,10 +171,10 @@ def load_recognizer(path: str | Path | None, depth: int | str = 50) -> nn.Module
     if suffix == ".onnx":
         return convert_onnx(path)
     if suffix in (".pth", ".pt"):
-        from deepswap.models.identity.iresnet import _parse_depth, load_arcface_backbone
+        from deepswap.models.identity.iresnet import load_arcface_backbone, parse_depth
 
         model = load_arcface_backbone(path, depth)
-        model.build_spec = {"_target_": f"deepswap.models.identity.iresnet.iresnet{_parse_depth(depth)}"}
+        model.build_spec = {"_target_": f"deepswap.models.identity.iresnet.iresnet{parse_depth(depth)}"}
         return model
     raise ValueError(f"{path}: expected an .onnx (insightface) or .pth (arcface_torch) recogniser")
 

@@ -46,15 +46,28 @@ class SampleGrid(L.Callback):
                 logger.experiment.add_image("samples", grid, trainer.global_step)
 
 
+def checkpoint_file(trainer: L.Trainer, module) -> str | None:
+    """The checkpoint file (relative to the run folder) that will hold the weights of this validation,
+    as the run's :class:`~deepswap.training.checkpoints.RunCheckpoints` decides; None if only
+    ``last.ckpt`` will (it moves on, so a metric never names it)."""
+    from deepswap.training.checkpoints import RunCheckpoints
+
+    for cb in trainer.checkpoint_callbacks:
+        if isinstance(cb, RunCheckpoints):
+            return cb.file_for(trainer, module.kimg)
+    return None
+
+
 class MetricsJsonl(L.Callback):
     """Append ``{"step", "kimg", "metric", "value", "ckpt"}`` lines to ``<run>/metrics.jsonl``:
-    training losses every ``every_n_batches`` batches and every validation metric."""
+    training losses every ``every_n_batches`` batches and every validation metric, whose ``ckpt`` names
+    the checkpoint file of the weights it was computed on (or null)."""
 
     def __init__(self, every_n_batches: int = 50, filename: str = "metrics.jsonl"):
         self.every_n_batches, self.filename = int(every_n_batches), filename
 
     def _write(self, trainer: L.Trainer, module, prefix: tuple[str, ...]) -> None:
-        ckpt = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
+        ckpt = checkpoint_file(trainer, module) if prefix == ("val/",) else None
         lines = []
         for name, value in trainer.callback_metrics.items():
             if not name.startswith(prefix):
@@ -67,13 +80,24 @@ class MetricsJsonl(L.Callback):
                         "kimg": round(module.kimg, 3),
                         "metric": name,
                         "value": value if math.isfinite(value) else str(value),
-                        "ckpt": str(ckpt) if name.startswith("val/") else None,
+                        "ckpt": ckpt,
                     }
                 )
             )
         if lines:
             with open(Path(trainer.default_root_dir) / self.filename, "a") as f:
                 f.write("\n".join(lines) + "\n")
+
+    @rank_zero_only
+    def on_train_start(self, trainer, module) -> None:
+        """A resumed run trains again the steps after its checkpoint: their lines from the crashed
+        process go, and the new ones take their place (as in the run that never stopped)."""
+        path = Path(trainer.default_root_dir) / self.filename
+        if trainer.ckpt_path is None or not path.is_file():
+            return
+        lines = path.read_text().splitlines()
+        kept = [x for x in lines if x.strip() and json.loads(x).get("step", 0) <= trainer.global_step]
+        path.write_text("".join(x + "\n" for x in kept))
 
     @rank_zero_only
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:

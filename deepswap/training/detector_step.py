@@ -24,7 +24,7 @@ from deepswap.detection.replay import ReplayBuffer
 
 log = logging.getLogger(__name__)
 MODES = ("off", "observer", "adversarial")
-REPLAY_KEYS = {"capacity", "share", "as_uint8"}
+REPLAY_KEYS = {"capacity", "share", "as_uint8", "in_checkpoint"}
 SNAPSHOT_FORMAT = 1
 
 
@@ -35,9 +35,10 @@ class CoTraining:
         mode: ``observer`` (the detector learns, the generator never sees it) or ``adversarial`` (the
             generator also minimises ``evasion_weight x softplus(logit)``, i.e. BCE towards "real").
         replay: ``{capacity, share, as_uint8}``; ``share`` in [0, 1) is the share of the detector's fakes
-            per batch drawn from the buffer (0.5: as many replayed fakes as fresh swaps).
+            per batch drawn from the buffer (0.5: as many replayed fakes as fresh swaps); ``in_checkpoint``:
+            store the buffer in checkpoints (False: smaller files; a resumed run starts it empty).
         postprocess: :class:`PostProcess` kwargs, or None for none.
-        snapshot_every: optimiser steps (``global_step``) between snapshots; 0 = off.
+        snapshot_every_kimg: thousands of images between snapshots; 0 = off.
         val_fpr: false-positive rate on held-out reals that sets the threshold of ``val/det/evasion``.
     """
 
@@ -47,13 +48,13 @@ class CoTraining:
         evasion_weight: float = 0.0,
         replay: dict | None = None,
         postprocess: dict | None = None,
-        snapshot_every: int = 0,
+        snapshot_every_kimg: float = 0.0,
         val_fpr: float = 0.01,
         seed: int = 0,
     ) -> None:
         if mode not in MODES or mode == "off":
             raise ValueError(f"detector mode {mode!r} needs a detector; use one of {MODES[1:]}")
-        replay = {"capacity": 1024, "share": 0.5, "as_uint8": True, **(replay or {})}
+        replay = {"capacity": 1024, "share": 0.5, "as_uint8": True, "in_checkpoint": True, **(replay or {})}
         if set(replay) - REPLAY_KEYS:
             raise ValueError(
                 f"unknown replay key(s) {sorted(set(replay) - REPLAY_KEYS)}; valid: {sorted(REPLAY_KEYS)}"
@@ -64,9 +65,10 @@ class CoTraining:
         self.evasion_weight = float(evasion_weight) if mode == "adversarial" else 0.0
         self.share, self.quantize = float(replay["share"]), bool(replay["as_uint8"])
         self.replay = ReplayBuffer(int(replay["capacity"]), seed, self.quantize)
+        self.replay_in_checkpoint = bool(replay["in_checkpoint"])
         self.postprocess = PostProcess(**postprocess) if postprocess else None
-        self.snapshot_every, self.val_fpr = int(snapshot_every), float(val_fpr)
-        self.snapshots_done = 0  # multiples of snapshot_every that global_step has passed
+        self.snapshot_every_kimg, self.val_fpr = float(snapshot_every_kimg), float(val_fpr)
+        self.snapshots_done = 0  # multiples of snapshot_every_kimg that training has passed
         self.val_scores: dict[str, list[Tensor]] = {"real": [], "fake": []}
 
     # -- training --------------------------------------------------------------------------------
@@ -154,21 +156,26 @@ class CoTraining:
         }
 
     # -- snapshots and checkpoints ---------------------------------------------------------------
-    def start_snapshots(self, step: int) -> None:
-        self.snapshots_done = step // self.snapshot_every if self.snapshot_every else 0
+    def _multiples(self, kimg: float) -> int:
+        return int(kimg / self.snapshot_every_kimg + 1e-9) if self.snapshot_every_kimg > 0 else 0
 
-    def snapshot_due(self, step: int) -> bool:
-        """True each time ``step`` (``global_step``, which moves by up to 3 per batch) passes a multiple
-        of ``snapshot_every``."""
-        if not self.snapshot_every or step // self.snapshot_every <= self.snapshots_done:
+    def start_snapshots(self, kimg: float) -> None:
+        self.snapshots_done = self._multiples(kimg)
+
+    def snapshot_due(self, kimg: float) -> bool:
+        """True each time ``kimg`` (images seen / 1000) passes a multiple of ``snapshot_every_kimg``."""
+        if self._multiples(kimg) <= self.snapshots_done:
             return False
-        self.snapshots_done = step // self.snapshot_every
+        self.snapshots_done = self._multiples(kimg)
         return True
 
     def state_dict(self) -> dict:
-        return {"replay": self.replay.state_dict()}
+        return {"replay": self.replay.state_dict() if self.replay_in_checkpoint else None}
 
     def load_state_dict(self, state: dict) -> None:
+        if state.get("replay") is None:
+            log.warning("the checkpoint holds no replay buffer (replay.in_checkpoint=false): it starts empty")
+            return
         self.replay.load_state_dict(state["replay"])
 
 
@@ -194,7 +201,7 @@ def align_checkpoint(checkpoint: dict, detector: nn.Module | None, cotrain: CoTr
         cotrain.load_state_dict(checkpoint["detector_cotraining"])
 
 
-def snapshot_spec(run_config: dict | None, identity_encoder: nn.Module) -> dict:
+def snapshot_spec(run_config: dict | None, identity_spec: dict | None) -> dict:
     """What a loader needs to rebuild the snapshot networks: the run's detector and generator configs,
     the image size, and the identity encoder's build spec (the generator takes its embeddings)."""
     config = run_config or {}
@@ -202,7 +209,7 @@ def snapshot_spec(run_config: dict | None, identity_encoder: nn.Module) -> dict:
         "detector": config.get("detector"),
         "generator": config.get("generator"),
         "image_size": (config.get("data") or {}).get("size"),
-        "identity_encoder": getattr(identity_encoder, "build_spec", None),
+        "identity_encoder": identity_spec,
     }
 
 

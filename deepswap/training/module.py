@@ -17,14 +17,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from deepswap.evaluation.metrics import identity_cosine, region_errors
+from deepswap.inference.format import CHECKPOINT_FORMAT
 from deepswap.losses import AttributeLoss, FeatureMatchingLoss, IdentityLoss, LazyR1, ReconstructionLoss
 from deepswap.losses.spectral import SpectralLoss
 from deepswap.models.identity.align import ArcFaceInput
+from deepswap.training import rng
 from deepswap.training.detector_step import CoTraining, align_checkpoint, snapshot_spec, write_snapshot
-from deepswap.training.ema import EMA
+from deepswap.training.ema import DEFAULT_HALF_LIFE_KIMG, EMA
 
 log = logging.getLogger(__name__)
-CHECKPOINT_FORMAT = 1  # bump when a checkpoint's layout changes incompatibly
 LOSS_NAMES = ("adversarial", "identity", "reconstruction", "attribute", "feature_matching")
 
 
@@ -58,7 +59,9 @@ class FaceSwapModule(L.LightningModule):
         identity_encoder: frozen; embeds sources and scores the identity loss.
         adversarial_loss: a :class:`deepswap.losses.AdversarialLoss`.
         loss_weights: weight per name in ``LOSS_NAMES``; 0 disables a term (it is then not computed).
-        r1: ``{gamma, interval}`` for lazy R1 on reals.
+        r1: ``{gamma, interval}`` for lazy R1 on reals (None: :class:`LazyR1`'s defaults; gamma 0: off).
+        ema_half_life_kimg: half-life of the EMA generator in thousands of images; None:
+            :data:`deepswap.training.ema.DEFAULT_HALF_LIFE_KIMG` (:mod:`deepswap.training.ema`).
         optimizer_g / optimizer_d: partial optimisers (``params -> Optimizer``).
         eval_identity_encoder: optional second encoder, never used for training, for validation scores.
         grad_clip: max gradient norm per optimiser step (None: off).
@@ -71,6 +74,13 @@ class FaceSwapModule(L.LightningModule):
         spectral: ``{weight, mode, min_radius}`` of the generator's :class:`SpectralLoss` (weight 0: off).
         identity_crop: ``{size, alignment}`` of the training crops; ArcFace crops are resampled onto
             the 112 px template before each identity encoder (``deepswap.models.identity.align``).
+        run_config: the resolved run config (at least its ``generator``, ``data`` and ``identity``
+            sections), written into every checkpoint: ``deepswap.load_checkpoint`` rebuilds the
+            generator from it. ``deepswap.train`` passes the whole config; without one, checkpoints
+            train and resume but do not load for inference.
+        identity_spec: how to rebuild the identity encoder's network (a ``_target_`` dict); None: the
+            encoder's own ``build_spec`` when it has one (deepswap's encoder builders give one), else
+            an IResNet of the configured depth.
     """
 
     def __init__(
@@ -83,7 +93,7 @@ class FaceSwapModule(L.LightningModule):
         optimizer_g: Callable,
         optimizer_d: Callable,
         r1: dict | None = None,
-        ema_decay: float = 0.999,
+        ema_half_life_kimg: float | None = None,
         eval_identity_encoder: nn.Module | None = None,
         grad_clip: float | None = None,
         nan_patience: int = 5,
@@ -95,6 +105,8 @@ class FaceSwapModule(L.LightningModule):
         detector_settings: dict | None = None,
         spectral: dict | None = None,
         identity_crop: dict | None = None,
+        run_config: dict | None = None,
+        identity_spec: dict | None = None,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -111,7 +123,7 @@ class FaceSwapModule(L.LightningModule):
         self.eval_identity_input = None
         if eval_identity_encoder is not None:
             self.eval_identity_input = ArcFaceInput.for_encoder(eval_identity_encoder, **crop)
-        self.ema = EMA(generator, ema_decay)
+        self.ema = EMA(generator, ema_half_life_kimg or DEFAULT_HALF_LIFE_KIMG)
         self.adversarial_loss = adversarial_loss
         self.weights = {k: float(loss_weights.get(k, 0.0)) for k in LOSS_NAMES}
         if detector is not None and optimizer_det is None:
@@ -125,7 +137,7 @@ class FaceSwapModule(L.LightningModule):
         self.identity_loss, self.attribute_loss = IdentityLoss(), AttributeLoss()
         self.reconstruction_loss = ReconstructionLoss(reconstruction)
         self.feature_matching_loss = FeatureMatchingLoss(feature_matching_last_n)
-        self.r1 = LazyR1(**(r1 or {"gamma": 0.0, "interval": 16}))
+        self.r1 = LazyR1(**(r1 or {}))  # without r1: LazyR1's defaults (StyleGAN2's)
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
         self.grad_clip, self.nan_patience = grad_clip, int(nan_patience)
         self.identity_jitter = float(identity_jitter)
@@ -133,6 +145,18 @@ class FaceSwapModule(L.LightningModule):
         self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))
         self.nan_streak = 0
         self.nan_skipped = 0
+        self.run_config = dict(run_config) if run_config is not None else None
+        missing = [
+            k for k in ("generator", "data") if self.run_config is not None and k not in self.run_config
+        ]
+        if missing:
+            raise ValueError(
+                f"run_config lacks {missing}: pass the resolved run config (train.yaml composed)"
+            )
+        self.identity_spec = (
+            identity_spec if identity_spec is not None else getattr(identity_encoder, "build_spec", None)
+        )
+        self._rng_to_restore = None  # a resumed run's random states, set when the first batch comes
 
     # -- helpers ---------------------------------------------------------------------------------
     def train(self, mode: bool = True):
@@ -189,12 +213,17 @@ class FaceSwapModule(L.LightningModule):
             self.trainer.should_stop = True
         return False
 
-    def _optimise(self, opt, loss: Tensor, params) -> None:
+    def _optimise(self, opt, loss: Tensor) -> None:
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
+        opt.step()  # clips in on_before_optimizer_step, once mixed precision has unscaled the gradients
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        """Clip to ``grad_clip`` through Lightning's ``clip_gradients``: called inside ``opt.step()``,
+        after a 16-mixed gradient scaler has unscaled the gradients (clipping scaled ones before the
+        step would clip by the loss scale instead)."""
         if self.grad_clip:
-            torch.nn.utils.clip_grad_norm_(params, self.grad_clip)
-        opt.step()
+            self.clip_gradients(optimizer, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm")
 
     # -- steps -----------------------------------------------------------------------------------
     def training_step(self, batch: dict, batch_idx: int) -> None:
@@ -207,13 +236,14 @@ class FaceSwapModule(L.LightningModule):
         g_logs = self._g_step(opt_g, target, source_id, same)
         det_logs = self._det_step(opt_det[0], torch.cat([target, source]), fake) if opt_det else {}
         if d_logs is not None and g_logs is not None:
-            self.ema.update(self.generator)
-            self.images_seen += target.shape[0] * self.trainer.world_size
+            batch_images = target.shape[0] * self.trainer.world_size
+            self.images_seen += batch_images
+            self.ema.update(self.generator, batch_images, int(self.images_seen))
             self.log_dict({**d_logs, **g_logs, **(det_logs or {})}, prog_bar=False)
             self.log("kimg", self.kimg, prog_bar=True)
             if det_logs is not None:
                 self.nan_streak = 0
-        if self.cotrain is not None and self.cotrain.snapshot_due(self.global_step):
+        if self.cotrain is not None and self.cotrain.snapshot_due(self.kimg):
             self._snapshot()
 
     def _d_step(self, opt_d, target: Tensor, fake: Tensor) -> dict | None:
@@ -228,7 +258,7 @@ class FaceSwapModule(L.LightningModule):
                 logs["train/d/r1"] = r1.detach()
             if not self._finite_or_skip(loss, "discriminator"):
                 return None
-            self._optimise(opt_d, loss, self.discriminator.parameters())
+            self._optimise(opt_d, loss)
             self.d_steps += 1
         return logs
 
@@ -264,7 +294,7 @@ class FaceSwapModule(L.LightningModule):
             loss, terms = self.generator_losses(target, source_id, same)
             if not self._finite_or_skip(loss, "generator"):
                 return None
-            self._optimise(opt_g, loss, self.generator.parameters())
+            self._optimise(opt_g, loss)
         logs = {f"train/g/{k}": v.detach() for k, v in terms.items()}
         logs["train/g/total"] = loss.detach()
         return logs
@@ -276,19 +306,22 @@ class FaceSwapModule(L.LightningModule):
             loss, acc = self.cotrain.loss(self.detector(images), labels)
             if not self._finite_or_skip(loss, "detector"):
                 return None
-            self._optimise(opt_det, loss, self.detector.parameters())
+            self._optimise(opt_det, loss)
         return {"train/det/loss": loss.detach(), "train/det/acc": acc}
 
     def _snapshot(self) -> None:
         """Detector and EMA generator state_dicts to ``<run>/snapshots`` (rank zero), for cross-play."""
         if self.trainer.is_global_zero:
-            spec = snapshot_spec(getattr(self, "run_config", None), self.identity_encoder)
+            spec = snapshot_spec(self.run_config, self.identity_spec)
             folder = Path(self.trainer.default_root_dir) / "snapshots"
             write_snapshot(folder, self.global_step, self.kimg, self.detector, self.ema.shadow, spec)
 
     def on_train_start(self) -> None:
+        if self._rng_to_restore is not None:  # here: after the loaders are built, before the first step
+            rng.restore(self._rng_to_restore)
+            self._rng_to_restore = None
         if self.cotrain is not None:
-            self.cotrain.start_snapshots(self.global_step)  # a resumed run does not repeat its last one
+            self.cotrain.start_snapshots(self.kimg)  # a resumed run does not repeat its last one
 
     # -- validation ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -333,10 +366,11 @@ class FaceSwapModule(L.LightningModule):
             "format": CHECKPOINT_FORMAT,
             "kimg": self.kimg,
             "nan_skipped": self.nan_skipped,
-            "config": getattr(self, "run_config", None),
-            # how to rebuild the frozen identity encoder (set by the code that built it, if any)
-            "identity_encoder": getattr(self.identity_encoder, "build_spec", None),
+            "config": self.run_config,
+            "identity_encoder": self.identity_spec,  # how to rebuild the frozen identity encoder
         }
+        checkpoint["deepswap_rng"] = rng.capture()  # a resumed run continues the same random stream
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self._rng_to_restore = checkpoint.get("deepswap_rng")
         align_checkpoint(checkpoint, self.detector, self.cotrain)  # also restores the replay buffer

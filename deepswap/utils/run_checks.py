@@ -57,6 +57,7 @@ def detector_mode(cfg: DictConfig) -> str:
 def check_train(cfg: DictConfig) -> None:
     """Everything ``train(cfg)`` needs that can be checked before any work."""
     number(cfg, "total_kimg", 0, above=True)
+    number(cfg, "val_every_kimg", 0, above=True)
     for key in ("data.batch_size", "data.val_pairs"):
         number(cfg, key, 1, integer=True)
     number(cfg, "data.num_workers", 0, integer=True)
@@ -89,8 +90,9 @@ def _data(cfg: DictConfig) -> None:
                 "(or set DEEPSWAP_DATA)"
             )
         existing(root, "data.root", "a folder with one sub-folder per identity", folder=True)
-        if value(cfg, "data.val_root") not in (None, ""):
-            existing(value(cfg, "data.val_root"), "data.val_root", "a folder of held-out identities", True)
+        for key in ("data.val_root", "data.test_root"):
+            if value(cfg, key) not in (None, ""):
+                existing(value(cfg, key), key, "a folder of held-out identities", True)
     if value(cfg, "data.world") is not None:
         one_of(cfg, "data.world.skin_tone_side", ("target", "source"))
 
@@ -215,11 +217,11 @@ def check_evaluate(cfg: DictConfig) -> None:
         raise MissingFileError(f"checkpoint={ckpt} does not exist; give {what}")
     if path.is_file():
         torch_file(path, "checkpoint", what)
-    if value(cfg, "num_pairs") is not None:  # null: every identity of the split
-        number(cfg, "num_pairs", 2, integer=True)
+    if value(cfg, "num_pairs") is not None:  # null: one pair per identity of the split
+        number(cfg, "num_pairs", 1, integer=True)
     number(cfg, "batch_size", 1, integer=True)
     number(cfg, "seed", 0, integer=True)
-    one_of(cfg, "split", ("test", "val"))
+    one_of(cfg, "split", ("val", "test"))
     gpu_needed(value(cfg, "device"), f"device={value(cfg, 'device')}", "use device=cpu")
 
 

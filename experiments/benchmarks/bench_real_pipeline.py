@@ -37,13 +37,13 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from deepswap.api import SwapModel  # noqa: E402
 from deepswap.faces.analyser import FaceAnalyser  # noqa: E402
 from deepswap.faces.region import face_outline  # noqa: E402
 from deepswap.faces.video import VideoWriter, iter_frames, read_image  # noqa: E402
+from deepswap.inference.model import SwapModel  # noqa: E402
+from deepswap.inference.swapper import FaceSwapper  # noqa: E402
 from deepswap.models.generators.deepswap_lite import DeepSwapLiteGenerator  # noqa: E402
 from deepswap.models.identity.conv import ConvIdentityEncoder  # noqa: E402
-from deepswap.swapper import FaceSwapper  # noqa: E402
 
 W, H = 1280, 720
 STAGES = ("decode", "detect", "align", "swap", "paste", "watermark", "encode")

@@ -23,12 +23,12 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench_render.py; must
 
 import torch  # noqa: E402
 
-from deepswap.api import SwapModel  # noqa: E402
 from deepswap.data.synthetic import SyntheticFaceWorld  # noqa: E402
 from deepswap.faces import SyntheticSceneAnalyser, scenes  # noqa: E402
+from deepswap.inference.model import SwapModel  # noqa: E402
+from deepswap.inference.swapper import FaceSwapper  # noqa: E402
 from deepswap.models.generators.deepswap_lite import DeepSwapLiteGenerator  # noqa: E402
 from deepswap.models.identity.conv import ConvIdentityEncoder  # noqa: E402
-from deepswap.swapper import FaceSwapper  # noqa: E402
 
 STAGES = ("decode", "detect", "align", "swap", "paste", "watermark", "encode")
 LABELS = {"detect": "find face"}

@@ -128,7 +128,7 @@ def iresnet100(**kw) -> IResNet:
     return _build(100, **kw)
 
 
-def _parse_depth(depth: int | str) -> int:
+def parse_depth(depth: int | str) -> int:
     text = str(depth).lower().removeprefix("iresnet").removeprefix("r")
     if not text.isdigit() or int(text) not in IRESNET_LAYERS:
         raise ValueError(f"unknown IResNet depth {depth!r}; expected one of {sorted(IRESNET_LAYERS)}")
@@ -143,7 +143,7 @@ def load_arcface_backbone(path: str | Path, depth: int | str = 50, **kw) -> IRes
     The model is returned in eval mode.
     """
     path = Path(path).expanduser()
-    depth = _parse_depth(depth)
+    depth = parse_depth(depth)
     model = _build(depth, **kw)
     if not path.is_file():
         raise FileNotFoundError(

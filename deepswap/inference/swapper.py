@@ -34,12 +34,12 @@ import torch
 import torch.nn.functional as F
 
 from deepswap import provenance
-from deepswap.api import SwapModel
 from deepswap.errors import DeepswapError
 from deepswap.faces import align as al
 from deepswap.faces import region
-from deepswap.faces.analyser import Face, SyntheticSceneAnalyser, sort_faces
+from deepswap.faces.face import Face, sort_faces
 from deepswap.faces.keyframes import KeyframeFaces
+from deepswap.faces.synthetic_analyser import SyntheticSceneAnalyser
 from deepswap.faces.tracking import LandmarkSmoother
 from deepswap.faces.video import (
     MediaError,
@@ -51,6 +51,7 @@ from deepswap.faces.video import (
     video_info,
     write_image,
 )
+from deepswap.inference.model import SwapModel
 
 DEFAULT_THRESHOLD = 0.5
 

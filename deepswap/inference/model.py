@@ -1,7 +1,11 @@
-"""Public inference API: load a training checkpoint (no Lightning needed) and swap faces.
+"""A trained swap model for inference: :class:`SwapModel` (EMA generator + identity encoder).
 
-model = deepswap.load_checkpoint("logs/train/runs/<run>/checkpoints/last.ckpt")
-swaps = model.swap(targets, sources)     # (B, 3, H, W) in [-1, 1]
+Neither Lightning nor the training code is imported here.
+
+    model = deepswap.load_checkpoint("logs/train/runs/<run>/checkpoints/last.ckpt")
+    swaps = model.swap(targets, sources)     # (B, 3, H, W) in [-1, 1]
+
+Load one with :func:`deepswap.inference.load_model` (checkpoints and export folders).
 """
 
 from __future__ import annotations
@@ -16,13 +20,13 @@ from omegaconf import OmegaConf
 from torch import Tensor, nn
 
 from deepswap.errors import CheckpointError
-from deepswap.training.module import CHECKPOINT_FORMAT
+from deepswap.inference.format import CHECKPOINT_FORMAT, EMA_PREFIX, ENCODER_PREFIX, sub_state
 from deepswap.utils.safeload import load_weights
 
-__all__ = ["CheckpointError", "SwapModel", "load_checkpoint", "read_checkpoint"]
+__all__ = ["CheckpointError", "SwapModel", "identity_arch", "read_checkpoint"]
 
 
-def _identity_arch(meta: dict) -> nn.Module:
+def identity_arch(meta: dict) -> nn.Module:
     """The identity encoder's network, empty: from the spec its builder saved, else an IResNet of the
     configured depth (ArcFace checkpoints)."""
     if meta.get("identity_encoder"):
@@ -30,10 +34,6 @@ def _identity_arch(meta: dict) -> nn.Module:
     from deepswap.models.identity import iresnet
 
     return getattr(iresnet, f"iresnet{meta['config']['identity'].get('depth', 100)}")()
-
-
-def _sub_state(state: dict, prefix: str) -> dict:
-    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 def read_checkpoint(path: str | Path) -> dict:
@@ -78,9 +78,9 @@ class SwapModel:
         ckpt = read_checkpoint(path)
         cfg = ckpt["deepswap"]["config"]
         generator = instantiate(OmegaConf.create(cfg["generator"]))
-        generator.load_state_dict(_sub_state(ckpt["state_dict"], "ema.shadow."))
-        encoder = _identity_arch(ckpt["deepswap"])
-        encoder.load_state_dict(_sub_state(ckpt["state_dict"], "identity_encoder."))
+        generator.load_state_dict(sub_state(ckpt["state_dict"], EMA_PREFIX))
+        encoder = identity_arch(ckpt["deepswap"])
+        encoder.load_state_dict(sub_state(ckpt["state_dict"], ENCODER_PREFIX))
         return cls(
             generator.eval().to(device),
             encoder.eval().to(device),
@@ -88,13 +88,6 @@ class SwapModel:
             ckpt["deepswap"].get("identity_encoder"),
             str(Path(path).resolve()),
         )
-
-    @classmethod
-    def from_export(cls, path: str | Path, device: str | torch.device = "cpu") -> SwapModel:
-        """Load a ``python -m deepswap.export --format safetensors`` folder (no Lightning needed)."""
-        from deepswap.export import load_exported
-
-        return load_exported(path, device)
 
     @property
     def image_size(self) -> int:
@@ -115,8 +108,3 @@ class SwapModel:
         if source_id.shape[0] == 1 and target.shape[0] > 1:
             source_id = source_id.expand(target.shape[0], -1)
         return self.generator(target.to(device), source_id).image.float().clamp(-1, 1)
-
-
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> SwapModel:
-    """Shorthand for :meth:`SwapModel.from_checkpoint`."""
-    return SwapModel.from_checkpoint(path, device)
