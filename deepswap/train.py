@@ -59,6 +59,15 @@ def _detector_kwargs(cfg: DictConfig) -> dict:
     }
 
 
+def _data_overrides(cfg: DictConfig) -> dict:
+    """The supervised upper bound (a ``truth`` loss weight) trains on the synthetic ground truth."""
+    weights = cfg.loss.weights
+    supervised = bool(weights.get("truth", 0) or weights.get("truth_perceptual", 0))
+    if supervised and str(cfg.data.get("_target_", "")).endswith("SyntheticDataModule"):
+        return {"train_truth": True}
+    return {}
+
+
 def build_module(cfg: DictConfig) -> FaceSwapModule:
     """Networks, losses and optimisers from the config (the identity encoders may train first)."""
     from deepswap.training.module import FaceSwapModule
@@ -111,7 +120,7 @@ def train(cfg: DictConfig, extra_callbacks: list | None = None) -> tuple[dict, d
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
 
-        datamodule = instantiate(cfg.data)
+        datamodule = instantiate(cfg.data, **_data_overrides(cfg))
         module = build_module(cfg)
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
         callbacks += list(extra_callbacks or [])

@@ -84,7 +84,8 @@ class _PairDataModule(L.LightningDataModule):
 class SyntheticDataModule(_PairDataModule):
     """Pairs rendered on the fly by :class:`deepswap.data.synthetic.SyntheticFaceWorld`.
 
-    Training pairs use train identities; validation pairs use the world's val identities (the test
+    Training pairs use train identities (with ``extra_source_views`` more renders of each source, and
+    the truth only with ``train_truth``, the supervised upper bound); validation pairs use the world's val identities (the test
     identities are kept for the closing table and ``deepswap.evaluate``) and carry the ground-truth swap
     (``truth``), which is never a training target.
     """
@@ -102,9 +103,12 @@ class SyntheticDataModule(_PairDataModule):
         val_pairs: int = 256,
         seed: int = 0,
         val_batch_size: int | None = None,
+        extra_source_views: int = 0,
+        train_truth: bool = False,
     ):
         super().__init__(size, batch_size, num_workers, same_ratio, seed, val_pairs, val_batch_size)
         self.world_kwargs, self.train_length = dict(world), int(train_length)
+        self.extra_source_views, self.train_truth = int(extra_source_views), bool(train_truth)
 
     @property
     def world(self):
@@ -121,8 +125,9 @@ class SyntheticDataModule(_PairDataModule):
             self.size,
             self.train_length,
             self.same_ratio,
-            with_truth=False,
+            with_truth=self.train_truth,  # only the supervised upper bound (loss=supervised) trains on it
             seed=self.seed,
+            extra_source_views=self.extra_source_views,
         )
         self.val_set = SyntheticPairs(
             self.world,
@@ -164,6 +169,7 @@ class FolderDataModule(_PairDataModule):
         val_batch_size: int | None = None,
         test_root: str | None = None,
         test_identity_share: float = 0.05,
+        extra_source_views: int = 0,
     ):
         super().__init__(size, batch_size, num_workers, same_ratio, seed, val_pairs, val_batch_size)
         if root in (None, "", "???"):
@@ -175,6 +181,7 @@ class FolderDataModule(_PairDataModule):
         self.shares = {"val": float(val_identity_share), "test": float(test_identity_share)}
         self.train_length, self.max_bad_fraction = train_length, float(max_bad_fraction)
         self.augment_cfg, self.alignment = augment or [], alignment
+        self.extra_source_views = int(extra_source_views)
         self.folders: dict = {}
 
     def _folder(self, root: str) -> IdentityFolder:
@@ -207,8 +214,18 @@ class FolderDataModule(_PairDataModule):
             return
         folders = self.split_folders()
         augment = build_augment(self.augment_cfg, self.seed)
-        self.train_set = FolderPairs(folders["train"], self.train_length, self.same_ratio, self.seed, augment)
-        self.val_set = FolderPairs(folders["val"], self.val_pairs, 0.0, self.seed + VAL_SEED_OFFSET, None)
+        self.train_set = FolderPairs(
+            folders["train"],
+            self.train_length,
+            self.same_ratio,
+            self.seed,
+            augment,
+            self.alignment,
+            self.extra_source_views,
+        )
+        self.val_set = FolderPairs(
+            folders["val"], self.val_pairs, 0.0, self.seed + VAL_SEED_OFFSET, None, self.alignment
+        )
 
 
 __all__ = ["SyntheticDataModule", "FolderDataModule"]

@@ -1,9 +1,12 @@
 """Swap-pair datasets: ``(target, source, same-identity flag)`` drawn from an identity-labelled source.
 
 Every item is a dict of tensors: ``target`` and ``source`` ``(3, H, W)`` float in [-1, 1], ``same``
-(bool, scalar), and, where the data knows it (the synthetic world, validation only), ``truth``
+(bool, scalar), ``target_mask`` ``(1, H, W)`` in [0, 1] (where the target's face is: the renderer's face
+region on synthetic data, the alignment template's face outline on aligned crops), optionally
+``source_views`` ``(V, 3, H, W)`` (more images of the source identity, for a multi-view identity target),
+and, where the data knows it (the synthetic world, validation only), ``truth``
 ``(3, H, W)`` in [-1, 1] (the ground-truth swap: source identity, target attributes) and
-``truth_mask`` / ``target_mask`` / ``source_mask`` ``(1, H, W)`` in [0, 1].
+``truth_mask`` / ``source_mask`` ``(1, H, W)`` in [0, 1].
 Items are keyed: an ``int`` index (validation and evaluation: the same pairs every time), or an
 ``(epoch, index)`` key from :class:`deepswap.data.sampling.EpochSampler` (training: each item is a pure
 function of (seed, epoch, index), so pairs and augmentations change from epoch to epoch, reproducibly).
@@ -37,6 +40,18 @@ def split_key(key: int | tuple[int, int]) -> tuple[int, tuple[int, ...]]:
     return int(key), ()
 
 
+def template_face_mask(alignment: str, size: int) -> torch.Tensor:
+    """``(1, size, size)`` mask of the face on crops aligned to ``alignment``'s template ("arcface" or
+    "synthetic"): the outline of :mod:`deepswap.faces.region` from the template's own 5 points (aligned
+    crops put every face there, up to the detector's landmark error)."""
+    from deepswap.faces.align import template_points
+    from deepswap.faces.region import face_outline, region_mask
+
+    template = alignment if alignment in ("arcface", "synthetic") else "arcface"
+    points = template_points(template, size)
+    return torch.from_numpy(region_mask(size, face_outline(points, template=template), feather=0.05))[None]
+
+
 def _to_signed(image01: torch.Tensor) -> torch.Tensor:
     return image01 * 2.0 - 1.0
 
@@ -50,8 +65,10 @@ class SyntheticPairs(Dataset):
         size: image side in pixels.
         length: pairs per epoch.
         same_ratio: probability that source and target share the identity.
-        with_truth: also return the ground-truth swap and masks (validation and evaluation only: the
-            ground truth is never a training target).
+        with_truth: also return the ground-truth swap and masks (validation and evaluation; a training
+            target only of the supervised upper bound, ``loss=supervised``).
+        extra_source_views: this many more renders of the source identity with their own attributes
+            (``source_views``), for an identity target averaged over views.
         seed: pairs are a function of (seed, index).
     """
 
@@ -64,9 +81,13 @@ class SyntheticPairs(Dataset):
         same_ratio: float = 0.2,
         with_truth: bool = False,
         seed: int = 0,
+        extra_source_views: int = 0,
     ):
         if not 0.0 <= same_ratio <= 1.0:
             raise ValueError(f"same_ratio must be in [0, 1], got {same_ratio}")
+        if extra_source_views < 0:
+            raise ValueError(f"extra_source_views must be >= 0, got {extra_source_views}")
+        self.extra_source_views = int(extra_source_views)
         self.world, self.split, self.size, self.length = world, split, int(size), int(length)
         self.same_ratio, self.with_truth, self.seed = float(same_ratio), bool(with_truth), int(seed)
         from deepswap.data.synthetic.factors import split_code
@@ -93,21 +114,29 @@ class SyntheticPairs(Dataset):
         s_index = int(rng.integers(0, 2**31 - 1))
         target_attr = w.attribute_factors(self.split, t_index)
         source_attr = w.attribute_factors(self.split, s_index)
-        ids = torch.stack([w.identity_factors(target_id), w.identity_factors(source_id)])
-        rendered = w.render(ids, torch.stack([target_attr, source_attr]), self.size)
+        extra = [
+            w.attribute_factors(self.split, int(rng.integers(0, 2**31 - 1)))
+            for _ in range(self.extra_source_views)
+        ]
+        ids = torch.stack(
+            [w.identity_factors(target_id)] + [w.identity_factors(source_id)] * (1 + len(extra))
+        )
+        rendered = w.render(ids, torch.stack([target_attr, source_attr, *extra]), self.size)
         item = {
             "target": _to_signed(rendered.image[0]),
             "source": _to_signed(rendered.image[1]),
             "same": torch.tensor(same),
             "target_id": torch.tensor(target_id),
             "source_id": torch.tensor(source_id),
+            "target_mask": rendered.mask[0],
         }
+        if extra:
+            item["source_views"] = _to_signed(rendered.image[2:])
         if self.with_truth:
-            truth = w.swap_truth(ids[1:], target_attr[None], self.size)
+            truth = w.swap_truth(ids[1:2], target_attr[None], self.size)
             item.update(
                 truth=_to_signed(truth.image[0]),
                 truth_mask=truth.mask[0],
-                target_mask=rendered.mask[0],
                 source_mask=rendered.mask[1],
             )
         return item
@@ -131,8 +160,12 @@ class FolderPairs(Dataset):
         same_ratio: float = 0.2,
         seed: int = 0,
         transform=None,
+        alignment: str = "arcface",
+        extra_source_views: int = 0,
     ):
         self.folder, self.same_ratio, self.seed = folder, float(same_ratio), int(seed)
+        self.extra_source_views = int(extra_source_views)
+        self.face_mask = template_face_mask(alignment, folder.size)
         self.length = int(length) if length else len(folder)
         self.transform = transform
         # Index i's target: a fixed shuffle of the images, so the first pairs span many identities.
@@ -153,15 +186,23 @@ class FolderPairs(Dataset):
             other = [k for k in self.folder.by_identity if k != target_id] or [target_id]
             choices = self.folder.by_identity[other[int(rng.integers(0, len(other)))]]
         s = int(choices[int(rng.integers(0, len(choices)))])
-        if self.transform is None:
-            target, source = self.folder.load(t), self.folder.load(s)
-        else:
-            target = self.transform(self.folder.load_array(t), (self.seed, index, *epoch, TARGET_SIDE))
-            source = self.transform(self.folder.load_array(s), (self.seed, index, *epoch, SOURCE_SIDE))
-        return {
-            "target": _to_signed(target),
-            "source": _to_signed(source),
+        source_id = self.folder.labels[s]
+        views = self.folder.by_identity[source_id]
+        extra = [int(views[int(rng.integers(0, len(views)))]) for _ in range(self.extra_source_views)]
+        loaded = []
+        for side, i in enumerate([t, s, *extra]):
+            if self.transform is None:
+                loaded.append(self.folder.load(i))
+            else:  # sides: target 0, source 1, extra views 2, 3, ...
+                loaded.append(self.transform(self.folder.load_array(i), (self.seed, index, *epoch, side)))
+        item = {
+            "target": _to_signed(loaded[0]),
+            "source": _to_signed(loaded[1]),
             "same": torch.tensor(same),
             "target_id": torch.tensor(target_id),
-            "source_id": torch.tensor(self.folder.labels[s]),
+            "source_id": torch.tensor(source_id),
+            "target_mask": self.face_mask,
         }
+        if extra:
+            item["source_views"] = _to_signed(torch.stack(loaded[2:]))
+        return item

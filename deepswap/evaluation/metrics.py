@@ -125,3 +125,27 @@ def region_errors(pred: Tensor, truth: Tensor, truth_mask: Tensor, target_mask: 
         out[f"gt_psnr{suffix}"] = torch.where(valid, 10.0 * torch.log10(1.0 / mse.clamp_min(1e-10)), nan)
         out[f"gt_ssim{suffix}"] = torch.where(valid, ss, nan)
     return out
+
+
+def streak_energy(residual: Tensor, blur: int = 5) -> Tensor:
+    """``(B, C, H, W)`` residual -> ``(B,)`` energy of its row- and column-constant patterns.
+
+    The residual is high-passed (minus its ``blur`` x ``blur`` box blur, so smooth colour changes do not
+    count), then averaged over columns (a profile per row: horizontal streaks) and over rows (a profile
+    per column: vertical streaks); the energy is the mean square of both profiles. A swap painting
+    axis-aligned bands has a large one; a face edit has a small one, as its changes cancel along rows.
+    """
+    if residual.dim() != 4:
+        raise ValueError(f"residual must be (B, C, H, W), got {tuple(residual.shape)}")
+    r = residual.float()
+    high = r - F.avg_pool2d(r, blur, stride=1, padding=blur // 2, count_include_pad=False)
+    rows, cols = high.mean(3), high.mean(2)  # (B, C, H), (B, C, W)
+    return rows.square().mean((1, 2)) + cols.square().mean((1, 2))
+
+
+def streak_ratio(swap: Tensor, truth: Tensor, target: Tensor) -> float:
+    """Mean :func:`streak_energy` of ``swap - truth`` over that of the truth's own change
+    ``truth - target`` (issue 10's streak test fails above 1.5)."""
+    model = streak_energy(swap - truth).mean()
+    reference = streak_energy(truth - target).mean().clamp_min(1e-12)
+    return float(model / reference)

@@ -11,12 +11,15 @@ from torch import Tensor
 def r1_penalty(real_logits: list[Tensor] | Tensor, real_images: Tensor) -> Tensor:
     """R1 (Mescheder 2018): ``E ||grad_x D(x)||^2`` on reals; ``real_images`` must require grad.
 
-    ``real_logits`` are the logits D returned for ``real_images`` (one tensor per scale, summed).
-    Returns the per-sample squared gradient norm averaged over the batch; the caller scales by
-    ``gamma / 2`` (and by the lazy interval, StyleGAN2's lazy regularisation).
+    ``real_logits`` are the logits D returned for ``real_images`` (one ``(B, ...)`` tensor per scale).
+    Each image's score is the *mean* of its patch logits on each scale, summed over scales: the score
+    the adversarial losses average, so R1's strength does not grow with the number of patches (with
+    the sum it was 256x stronger at 256 px than at 64 px). Returns the per-sample squared gradient
+    norm averaged over the batch; the caller scales by ``gamma / 2`` (and by the lazy interval,
+    StyleGAN2's lazy regularisation).
     """
     logits = [real_logits] if isinstance(real_logits, Tensor) else list(real_logits)
-    total = sum(lg.float().sum() for lg in logits)
+    total = sum(lg.float().flatten(1).mean(1).sum() for lg in logits)
     (grad,) = torch.autograd.grad(total, real_images, create_graph=True)
     return grad.float().square().flatten(1).sum(1).mean()
 

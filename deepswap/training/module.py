@@ -26,20 +26,30 @@ from deepswap.training.detector_step import CoTraining, align_checkpoint, snapsh
 from deepswap.training.ema import DEFAULT_HALF_LIFE_KIMG, EMA
 
 log = logging.getLogger(__name__)
-LOSS_NAMES = ("adversarial", "identity", "reconstruction", "attribute", "feature_matching")
+LOSS_NAMES = (
+    "adversarial",
+    "identity",
+    "reconstruction",
+    "attribute",
+    "feature_matching",
+    "outside",  # L1 to the target outside the (dilated) face region, every pair
+    "truth",  # L1 to the ground-truth swap: the supervised upper bound only (loss=supervised)
+    "truth_perceptual",  # L1 between frozen-encoder features of swap and truth (loss=supervised)
+)
 
 
-def random_affine(images: Tensor, strength: float) -> Tensor:
+def random_affine(images: Tensor, strength: float, scale: bool = True) -> Tensor:
     """``(B, 3, H, W)`` -> the same images, each shifted, scaled and rotated at random (differentiable).
 
-    ``strength`` is the largest shift as a share of the image (scale and rotation scale with it). Seen
+    ``strength`` is the largest shift as a share of the image (scale and rotation scale with it; with
+    ``scale=False`` only shifts and rotations, which leave face width and length as they are). Seen
     through such jitter, the identity encoder cannot be fooled by pixel-exact patterns: the generator
     has to change the face, not paint stripes the frozen encoder happens to respond to.
     """
     b = images.shape[0]
     r = torch.rand(b, 4, device=images.device, dtype=torch.float32) * 2 - 1
-    angle, scale = r[:, 0] * strength * 2, 1 + r[:, 1] * strength
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    angle, zoom = r[:, 0] * strength * 2, 1 + r[:, 1] * strength * float(scale)
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
     theta = torch.stack(
         [
             torch.stack([cos, -sin, r[:, 2] * strength * 2], 1),
@@ -49,6 +59,29 @@ def random_affine(images: Tensor, strength: float) -> Tensor:
     )
     grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+def dilate_mask(mask: Tensor, pixels: int) -> Tensor:
+    """``(B, 1, H, W)`` in [0, 1] -> the mask grown by ``pixels`` (a square max filter); 0: as it is."""
+    if pixels <= 0:
+        return mask
+    return F.max_pool2d(mask, 2 * pixels + 1, stride=1, padding=pixels)
+
+
+def _features(encoder: nn.Module, x: Tensor) -> list[Tensor]:
+    """The activations after each ReLU of ``encoder.features`` (a Sequential), or ``[encoder(x)]``."""
+    trunk = getattr(encoder, "features", None)
+    if not isinstance(trunk, nn.Sequential):
+        return [encoder(x)]
+    size = getattr(encoder, "input_size", None)
+    if size and tuple(x.shape[-2:]) != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True)
+    out = []
+    for layer in trunk:
+        x = layer(x)
+        if isinstance(layer, nn.ReLU):
+            out.append(x)
+    return out
 
 
 class FaceSwapModule(L.LightningModule):
@@ -81,6 +114,13 @@ class FaceSwapModule(L.LightningModule):
         identity_spec: how to rebuild the identity encoder's network (a ``_target_`` dict); None: the
             encoder's own ``build_spec`` when it has one (deepswap's encoder builders give one), else
             an IResNet of the configured depth.
+        face_region: ``{dilate_px, confine}``: where batches carry ``target_mask`` (the target's face),
+            the region is that mask grown by ``dilate_px``; the ``outside`` loss is the L1 to the
+            target beyond it, and with ``confine`` every training swap is limited to it
+            (``target + region * (swap - target)``) before D, the identity encoder and the losses see
+            it. None: no region (the ``outside`` weight must then be 0).
+        identity_jitter_scale: let the identity jitter scale the swap too (False: shifts and rotations
+            only, so the encoder sees the face's width and length as they are).
     """
 
     def __init__(
@@ -107,6 +147,8 @@ class FaceSwapModule(L.LightningModule):
         identity_crop: dict | None = None,
         run_config: dict | None = None,
         identity_spec: dict | None = None,
+        face_region: dict | None = None,
+        identity_jitter_scale: bool = True,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -141,6 +183,19 @@ class FaceSwapModule(L.LightningModule):
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
         self.grad_clip, self.nan_patience = grad_clip, int(nan_patience)
         self.identity_jitter = float(identity_jitter)
+        self.identity_jitter_scale = bool(identity_jitter_scale)
+        region = dict(face_region or {})
+        unknown_region = set(region) - {"dilate_px", "confine"}
+        if unknown_region:
+            raise ValueError(
+                f"unknown face_region key(s) {sorted(unknown_region)}; valid: dilate_px, confine"
+            )
+        self.region_dilate = int(region.get("dilate_px", 3)) if face_region is not None else None
+        self.region_confine = bool(region.get("confine", False)) and face_region is not None
+        if self.weights["outside"] and face_region is None:
+            raise ValueError("the outside loss needs face_region (model.face_region={dilate_px: 3})")
+        if (self.weights["truth"] or self.weights["truth_perceptual"]) and self.weights["identity"]:
+            log.info("supervised terms (truth, truth_perceptual) next to the identity loss")
         self.register_buffer("images_seen", torch.zeros((), dtype=torch.long))
         self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))
         self.nan_streak = 0
@@ -229,11 +284,12 @@ class FaceSwapModule(L.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> None:
         opt_g, opt_d, *opt_det = self.optimizers()
         target, source, same = batch["target"], batch["source"], batch["same"]
+        region = self.face_region(batch)
         with torch.no_grad():
-            source_id = self.embed(source)
-            fake = self.generator(target, source_id).image  # seen by D, then (detached) by the detector
-        d_logs = self._d_step(opt_d, target, fake)
-        g_logs = self._g_step(opt_g, target, source_id, same)
+            source_id = self.source_identity(source, batch.get("source_views"))
+            fake = self.confine(self.generator(target, source_id).image, target, region)
+        d_logs = self._d_step(opt_d, target, fake)  # fake: seen by D, then (detached) by the detector
+        g_logs = self._g_step(opt_g, target, source_id, same, region, batch.get("truth"))
         det_logs = self._det_step(opt_det[0], torch.cat([target, source]), fake) if opt_det else {}
         if d_logs is not None and g_logs is not None:
             batch_images = target.shape[0] * self.trainer.world_size
@@ -262,36 +318,99 @@ class FaceSwapModule(L.LightningModule):
             self.d_steps += 1
         return logs
 
-    def generator_losses(self, target: Tensor, source_id: Tensor, same: Tensor) -> tuple[Tensor, dict]:
+    def source_identity(self, source: Tensor, views: Tensor | None = None) -> Tensor:
+        """The identity target: the source's embedding, or with ``views`` ``(B, V, 3, H, W)`` (more
+        images of each source identity) the re-normalised mean embedding of the source and its views."""
+        if views is None or views.shape[1] == 0:
+            return self.embed(source)
+        b, v = views.shape[:2]
+        every = torch.cat([source[:, None], views], 1).flatten(0, 1)
+        return F.normalize(self.embed(every).view(b, v + 1, -1).mean(1), dim=1)
+
+    def face_region(self, batch: dict) -> Tensor | None:
+        """The dilated target face region ``(B, 1, H, W)``, or None (no ``face_region`` or no mask)."""
+        mask = batch.get("target_mask")
+        if self.region_dilate is None or mask is None:
+            return None
+        return dilate_mask(mask.to(batch["target"].dtype), self.region_dilate)
+
+    def confine(self, image: Tensor, target: Tensor, region: Tensor | None) -> Tensor:
+        """``image`` limited to ``region`` (``target`` elsewhere) when ``face_region.confine`` is set."""
+        if region is None or not self.region_confine:
+            return image
+        return target + region * (image - target)
+
+    def generator_losses(
+        self,
+        target: Tensor,
+        source_id: Tensor,
+        same: Tensor,
+        region: Tensor | None = None,
+        truth: Tensor | None = None,
+    ) -> tuple[Tensor, dict]:
         """All weighted generator terms for one batch -> (total, {name: value})."""
         w = self.weights
-        out = self.generator(target, source_id)
-        d_out = self.discriminator(out.image)
+        raw = self.generator(target, source_id).image
+        image = self.confine(raw, target, region)
+        d_out = self.discriminator(image)
         terms = {"adversarial": self.adversarial_loss.g_loss(d_out.logits)}
         if w["identity"]:
-            seen = random_affine(out.image, self.identity_jitter) if self.identity_jitter else out.image
+            seen = image
+            if self.identity_jitter:
+                seen = random_affine(image, self.identity_jitter, self.identity_jitter_scale)
             seen = self.identity_input(seen)
             terms["identity"] = self.identity_loss(self.identity_encoder(seen), source_id)
         if w["reconstruction"]:
-            terms["reconstruction"] = self.reconstruction_loss(out.image, target, same)
+            terms["reconstruction"] = self.reconstruction_loss(image, target, same)
+        if w["outside"] and region is not None:
+            outside = 1.0 - region
+            err = (raw.float() - target.float()).abs() * outside
+            terms["outside"] = err.sum() / (outside.sum() * raw.shape[1]).clamp_min(1.0)
+        if w["truth"] or w["truth_perceptual"]:
+            if truth is None:
+                raise ValueError(
+                    "loss=supervised needs the truth in training batches (data.train_truth=true)"
+                )
+            terms["truth"] = (image.float() - truth.float()).abs().mean()
+            if w["truth_perceptual"]:
+                terms["truth_perceptual"] = self.perceptual(image, truth)
         if w["attribute"]:
             terms["attribute"] = self.attribute_loss(
-                self.generator.encode_attributes(out.image), self.generator.encode_attributes(target)
+                self.generator.encode_attributes(image), self.generator.encode_attributes(target)
             )
         if w["feature_matching"]:
             with torch.no_grad():
                 real_features = self.discriminator(target).features
             terms["feature_matching"] = self.feature_matching_loss(d_out.features, real_features)
         if w["evasion"]:
-            terms["evasion"] = self.cotrain.evasion(self.detector, out.image)
+            terms["evasion"] = self.cotrain.evasion(self.detector, image)
         if w["spectral"]:
-            terms["spectral"] = self.spectral_loss(out.image, target)
+            terms["spectral"] = self.spectral_loss(image, target)
         total = sum(w[k] * v for k, v in terms.items())
         return total, terms
 
-    def _g_step(self, opt_g, target: Tensor, source_id: Tensor, same: Tensor) -> dict | None:
+    def perceptual(self, image: Tensor, truth: Tensor) -> Tensor:
+        """Mean L1 between the frozen identity encoder's feature maps (after each ReLU of a
+        :class:`~deepswap.models.identity.conv.ConvTrunk`, else its embedding) of ``image`` and
+        ``truth``: the upper bound's perceptual term, with no downloaded network."""
+        a, b = self.identity_input(image), self.identity_input(truth)
+        terms = [
+            (x.float() - y.float().detach()).abs().mean()
+            for x, y in zip(_features(self.identity_encoder, a), _features(self.identity_encoder, b))
+        ]
+        return torch.stack(terms).mean()
+
+    def _g_step(
+        self,
+        opt_g,
+        target: Tensor,
+        source_id: Tensor,
+        same: Tensor,
+        region: Tensor | None = None,
+        truth: Tensor | None = None,
+    ) -> dict | None:
         with self.toggled_optimizer(opt_g):
-            loss, terms = self.generator_losses(target, source_id, same)
+            loss, terms = self.generator_losses(target, source_id, same, region, truth)
             if not self._finite_or_skip(loss, "generator"):
                 return None
             self._optimise(opt_g, loss)

@@ -95,6 +95,17 @@ def _data(cfg: DictConfig) -> None:
                 existing(value(cfg, key), key, "a folder of held-out identities", True)
     if value(cfg, "data.world") is not None:
         one_of(cfg, "data.world.skin_tone_side", ("target", "source"))
+    weights = value(cfg, "loss.weights", None) or {}
+    if any(weights.get(k, 0) for k in ("truth", "truth_perceptual")) and value(cfg, "data.world") is None:
+        raise UsageError(
+            f"loss={choice(cfg, 'loss', 'loss')} trains on the ground-truth swap, which only the synthetic "
+            f"world has; use data=synthetic, or another loss (e.g. loss=deepswap)"
+        )
+    if weights.get("outside", 0) and value(cfg, "model.face_region", None) is None:
+        raise UsageError(
+            "loss.weights.outside > 0 needs a face region: set model.face_region={dilate_px: 3} "
+            "(or loss.weights.outside=0)"
+        )
 
 
 def _identity(cfg: DictConfig, key: str) -> None:
