@@ -53,6 +53,15 @@ def test_r1_is_zero_for_a_constant_discriminator_and_known_for_linear():
     assert value.item() == pytest.approx(w.square().sum().item() * 10 / 2 * 4, rel=1e-5)
 
 
+def test_r1_is_on_the_mean_patch_logit_so_it_does_not_grow_with_the_number_of_patches():
+    x = torch.randn(2, 3, 8, 8, requires_grad=True)
+    w = torch.randn(1, 3, 8, 8)
+    score = (x * w).sum(dim=(1, 2, 3)).view(2, 1, 1, 1)
+    few, many = score.expand(2, 1, 2, 2), score.expand(2, 1, 16, 16)  # 4 vs 256 equal patches
+    assert r1_penalty([few], x).item() == pytest.approx(r1_penalty([many], x).item(), rel=1e-5)
+    assert r1_penalty([many], x).item() == pytest.approx(w.square().sum().item(), rel=1e-5)
+
+
 def test_identity_loss_values():
     e = torch.randn(4, 16)
     assert IdentityLoss()(e, e).item() == pytest.approx(0.0, abs=1e-6)

@@ -85,9 +85,9 @@ class SyntheticDataModule(_PairDataModule):
     """Pairs rendered on the fly by :class:`deepswap.data.synthetic.SyntheticFaceWorld`.
 
     Training pairs use train identities (with ``extra_source_views`` more renders of each source, and
-    the truth only with ``train_truth``, the supervised upper bound); validation pairs use the world's val identities (the test
-    identities are kept for the closing table and ``deepswap.evaluate``) and carry the ground-truth swap
-    (``truth``), which is never a training target.
+    the truth only with ``train_truth``, the supervised upper bound); validation pairs use the world's
+    val identities (the test identities are kept for the closing table and ``deepswap.evaluate``) and
+    carry the ground-truth swap (``truth``).
     """
 
     headline = ("val/gt_l1_face", "min")  # the protocol's headline: L1 to the true swap on the face

@@ -1,0 +1,138 @@
+"""The default recipe's parts (issue 10): the face region, the outside loss, the multi-view identity
+target, the upsampler, the supervised bound's data, and the streak measure."""
+
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from deepswap.data.pairs import SyntheticPairs, template_face_mask
+from deepswap.evaluation.metrics import streak_energy, streak_ratio
+from deepswap.models.generators.deepswap_lite import DeepSwapLiteGenerator
+from deepswap.train import _data_overrides, build_module
+from deepswap.training.module import dilate_mask, random_affine
+
+
+@pytest.fixture(scope="module")
+def world_small():
+    from deepswap.data.synthetic import SyntheticFaceWorld
+
+    return SyntheticFaceWorld(num_train_identities=20, num_heldout_identities=4)
+
+
+def test_dilate_mask_grows_by_the_given_pixels():
+    mask = torch.zeros(1, 1, 16, 16)
+    mask[..., 8, 8] = 1
+    grown = dilate_mask(mask, 2)
+    assert grown.sum().item() == 25 and grown[..., 6:11, 6:11].min().item() == 1
+    assert torch.equal(dilate_mask(mask, 0), mask)
+
+
+def test_jitter_without_scale_keeps_the_face_size():
+    torch.manual_seed(0)
+    x = torch.zeros(64, 1, 32, 32)
+    x[:, :, 8:24, 8:24] = 1  # a 16 px square in the middle
+    with_scale = random_affine(x, 0.1, scale=True).sum((1, 2, 3))
+    without = random_affine(x, 0.1, scale=False).sum((1, 2, 3))
+    assert (without - 256).abs().max() < 8  # rotation and shift keep the area (up to resampling)
+    assert (with_scale - 256).abs().max() > 20  # the scale jitter changes it by up to +-20%
+
+
+def test_synthetic_pairs_carry_the_target_face_and_extra_source_views(world_small):
+    pairs = SyntheticPairs(world_small, "train", 32, 8, extra_source_views=2, seed=0)
+    item = pairs[3]
+    assert item["target_mask"].shape == (1, 32, 32) and 0 < item["target_mask"].mean() < 0.9
+    assert item["source_views"].shape == (2, 3, 32, 32)
+    # the views are other renders of the source identity: not copies of the source image
+    assert (item["source_views"][0] - item["source"]).abs().mean() > 0.01
+    assert "truth" not in item  # the truth is no training target ...
+    truthful = SyntheticPairs(world_small, "train", 32, 8, with_truth=True, seed=0)[3]
+    assert "truth" in truthful  # ... but for the supervised bound (data.train_truth)
+
+
+def test_template_face_mask_covers_the_middle_of_an_aligned_crop():
+    mask = template_face_mask("arcface", 112)[0]
+    assert mask.shape == (112, 112)
+    assert mask[60, 56] == 1 and mask[2, 2] == 0 and mask[110, 2] == 0
+    assert 0.3 < mask.mean() < 0.7
+
+
+def test_outside_loss_and_confine_keep_the_swap_off_hair_and_background(cfg_factory):
+    cfg = cfg_factory(["detector=off", "loss.weights.outside=10", "model.face_region.dilate_px=1"])
+    module = build_module(cfg)
+    b = 4
+    target = torch.rand(b, 3, 32, 32) * 2 - 1
+    mask = torch.zeros(b, 1, 32, 32)
+    mask[..., 8:24, 8:24] = 1
+    region = module.face_region({"target": target, "target_mask": mask})
+    assert region[..., 7:25, 7:25].min() == 1 and region.sum() == b * 18 * 18
+    swap = torch.rand(b, 3, 32, 32)
+    confined = module.confine(swap, target, region)
+    outside = region.expand_as(target) == 0
+    assert torch.equal(confined[outside], target[outside])
+    assert torch.allclose(confined[~outside], swap[~outside], atol=1e-6)
+    source_id = module.embed(torch.rand(b, 3, 32, 32) * 2 - 1)
+    _, terms = module.generator_losses(target, source_id, torch.zeros(b, dtype=torch.bool), region)
+    assert terms["outside"].item() > 0
+    # the outside term is the L1 of the unconfined swap beyond the region: 0 for the target itself
+    module.region_confine = False
+    assert module.confine(swap, target, region) is swap
+
+
+def test_identity_target_is_the_mean_of_the_source_views(cfg_factory):
+    cfg = cfg_factory(["detector=off"])
+    module = build_module(cfg)
+    torch.manual_seed(0)
+    source, views = torch.rand(3, 3, 32, 32) * 2 - 1, torch.rand(3, 2, 3, 32, 32) * 2 - 1
+    mean = module.source_identity(source, views)
+    every = torch.stack([module.embed(source), module.embed(views[:, 0]), module.embed(views[:, 1])], 1)
+    expected = torch.nn.functional.normalize(every.mean(1), dim=1)
+    assert torch.allclose(mean, expected, atol=1e-5)
+    assert torch.allclose(module.source_identity(source, None), module.embed(source))
+
+
+def test_supervised_bound_trains_on_the_truth_and_nothing_else_needs_it(cfg_factory):
+    cfg = cfg_factory(["loss=supervised", "detector=off"])
+    assert _data_overrides(cfg) == {"train_truth": True}
+    data = instantiate(cfg.data, **_data_overrides(cfg))
+    data.setup("fit")
+    assert "truth" in data.train_set[0]
+    assert _data_overrides(cfg_factory(["detector=off"])) == {}
+    module = build_module(cfg)
+    b = 2
+    target, truth = torch.rand(b, 3, 32, 32) * 2 - 1, torch.rand(b, 3, 32, 32) * 2 - 1
+    total, terms = module.generator_losses(
+        target, module.embed(truth), torch.zeros(b, dtype=torch.bool), None, truth
+    )
+    assert set(terms) >= {"truth", "truth_perceptual"} and total.requires_grad
+    assert terms["truth_perceptual"].item() > 0
+
+
+def test_bilinear_upsampler_makes_no_2x2_blocks():
+    torch.manual_seed(0)
+    gens = {
+        u: DeepSwapLiteGenerator(id_dim=8, base_channels=8, max_channels=16, upsample=u)
+        for u in ("nearest", "bilinear")
+    }
+    for g in gens.values():
+        g.eval()
+    x = torch.randn(1, 16, 4, 4)
+    nearest = torch.nn.functional.interpolate(
+        gens["nearest"].ups[0].reduce(x), scale_factor=2, mode="nearest"
+    )
+    assert torch.equal(nearest[..., 0::2, 0::2], nearest[..., 1::2, 1::2])  # the blocks nearest makes
+    out = gens["bilinear"](torch.rand(1, 3, 32, 32) * 2 - 1, torch.randn(1, 8)).image
+    assert out.shape == (1, 3, 32, 32) and torch.isfinite(out).all()
+
+
+def test_streak_energy_sees_bands_and_not_smooth_or_local_changes():
+    torch.manual_seed(0)
+    truth = torch.zeros(8, 3, 32, 32)
+    target = truth.clone()
+    target[..., 10:22, 10:22] += 0.3 * torch.randn(8, 3, 12, 12)  # the truth's own change: local
+    bands = truth.clone()
+    bands[..., ::3, :] += 0.2  # a row every 3 px: horizontal streaks over the whole image
+    smooth = truth + torch.linspace(0, 0.5, 32).view(1, 1, 1, 32)  # a colour ramp: no streak
+    assert streak_energy(bands - truth).mean() > 10 * streak_energy(target - truth).mean()
+    assert streak_energy(smooth - truth).mean() < 1e-2 * streak_energy(bands - truth).mean()
+    assert streak_ratio(bands, truth, target) > 1.5
+    assert streak_ratio(truth + 0.5 * (target - truth), truth, target) < 1.5
