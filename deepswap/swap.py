@@ -55,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     finder.add_argument("--synthetic", action="store_true", help="faces from synthetic scenes' .faces.json")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument(
+        "--detect-every",
+        type=int,
+        default=1,
+        help="videos: run the face detector on every n-th frame and follow the faces by optical flow "
+        "in between (4: about 2x faster on a CPU; 1: detect on every frame)",
+    )
     p.add_argument("--threshold", type=float, default=0.5, help="cosine for --reference matching")
     p.add_argument("--no-color-correction", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -116,6 +123,8 @@ def run(args) -> str:
     Inputs and the output path are checked before torch is imported: bad input fails in a second."""
     if args.batch_size < 1:
         raise MediaError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.detect_every < 1:
+        raise MediaError(f"--detect-every must be >= 1 (1: every frame), got {args.detect_every}")
     sources = [Path(s) for s in args.source]
     for s in sources:
         read_image(s)
@@ -147,6 +156,7 @@ def run(args) -> str:
         analyser,
         batch_size=args.batch_size,
         threshold=args.threshold,
+        detect_every=args.detect_every,
         color_correction=not args.no_color_correction,
     )
     try:  # once, and before any output is written

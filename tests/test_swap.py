@@ -219,6 +219,17 @@ def test_cli_swaps_a_video(ckpt, files, world, tmp_path, capsys):
     assert code == 0 and "3 frames, 2 faces swapped in 2; 1 frames without a face" in stdout
 
 
+def test_cli_detects_on_keyframes_and_follows_the_face_between_them(ckpt, files, world, tmp_path, capsys):
+    clip = tmp_path / "clip4.avi"
+    scenes.make_video(world, clip, num_frames=4, identities=[1005], size=(180, 320))
+    code, stdout, _ = _cli(capsys, "--checkpoint", ckpt, "--source", files["source"], "--target", clip,
+                           "--out", tmp_path / "o.mp4", "--quiet", "--detect-every", "2")  # fmt: skip
+    assert code == 0 and "4 frames, 4 faces swapped in 4" in stdout
+    code, _, err = _cli(capsys, "--checkpoint", ckpt, "--source", files["source"], "--target", clip,
+                        "--out", tmp_path / "p.mp4", "--quiet", "--detect-every", "0")  # fmt: skip
+    assert code == 2 and "--detect-every must be >= 1" in err
+
+
 @pytest.mark.parametrize(
     "case, message",
     [

@@ -86,7 +86,7 @@ def _load_run(name: str, run_dir: str | Path, device: str) -> dict:
         "model": model,
         "detector": final_detector(ckpt, device),
         "dets": dets,
-        "gens": {k: as_swapper(g, model.identity_encoder, device) for k, g in gens.items()},
+        "gens": {k: as_swapper(g, model, device) for k, g in gens.items()},
         "snapshots": snapshots,  # index.jsonl: step, kimg and file names of each snapshot
     }
 

@@ -187,15 +187,26 @@ def load_snapshots(folder: str | Path) -> tuple[dict[str, nn.Module], dict[str, 
     return out["det"], out["gen"]
 
 
-def as_swapper(generator: nn.Module, identity_encoder: nn.Module, device: str = "cpu") -> Swapper:
-    """A generator snapshot + the run's identity encoder -> ``(target, source) -> swap`` in [-1, 1], e.g.
-    ``as_swapper(gen, SwapModel.from_checkpoint(run_ckpt).identity_encoder)``."""
+def as_swapper(
+    generator: nn.Module, identity: nn.Module | Callable[[Tensor], Tensor], device: str = "cpu"
+) -> Swapper:
+    """A generator snapshot + the run's identity embedding -> ``(target, source) -> swap`` in [-1, 1].
+
+    ``identity``: the run's :class:`~deepswap.inference.model.SwapModel` (or its ``embed``), which sees
+    the crops as the training did (resampled onto the 112 px ArcFace template for ArcFace-aligned
+    crops); a bare encoder module is used on the crops as they are (right for synthetic runs only).
+    e.g. ``as_swapper(gen, SwapModel.from_checkpoint(run_ckpt))``."""
     generator.eval().to(device)
-    identity_encoder.eval().to(device)
+    embed = getattr(identity, "embed", None)
+    if embed is None:
+        encoder = identity.eval().to(device)
+
+        def embed(images: Tensor) -> Tensor:
+            return F.normalize(encoder(images).float(), dim=1)
 
     @torch.no_grad()
     def swap(target: Tensor, source: Tensor) -> Tensor:
-        ident = F.normalize(identity_encoder(source.to(device)).float(), dim=1)
+        ident = F.normalize(embed(source.to(device)).float(), dim=1)
         return generator(target.to(device), ident).image.float().clamp(-1, 1)
 
     return swap
