@@ -136,3 +136,40 @@ def test_streak_energy_sees_bands_and_not_smooth_or_local_changes():
     assert streak_energy(smooth - truth).mean() < 1e-2 * streak_energy(bands - truth).mean()
     assert streak_ratio(bands, truth, target) > 1.5
     assert streak_ratio(truth + 0.5 * (target - truth), truth, target) < 1.5
+
+
+def test_identity_space_keeps_the_directions_that_tell_identities_apart():
+    from deepswap.losses.identity_space import IdentitySpace
+
+    torch.manual_seed(0)
+    p, k, d = 40, 5, 32
+    centres = torch.zeros(p, d)
+    centres[:, :4] = torch.randn(p, 4)  # identity lives in 4 directions ...
+    noise = torch.randn(p * k, d) * 0.3
+    noise[:, 4:] *= 4  # ... the other 28 vary with everything else, more strongly
+    e = centres.repeat_interleave(k, 0) + noise
+    labels = torch.arange(p).repeat_interleave(k)
+    space = IdentitySpace(d, dims=4, shrinkage=0.0).fit(e, labels)
+    assert bool(space.fitted) and space.ratios.min() > 3  # between/within: about 1 / 0.09
+    weight_on_identity = space.projection[:4].norm() / space.projection.norm()
+    assert weight_on_identity > 0.9
+
+    # retrieval of a view's identity by cosine: better in the space than on the raw embedding
+    def top1(x):
+        x = torch.nn.functional.normalize(x, dim=1)
+        gallery, probes = x[0::k], x[1::k]
+        return (torch.argmax(probes @ gallery.T, 1) == torch.arange(p)).float().mean()
+
+    assert top1(space(e)) > top1(e) + 0.2
+    with pytest.raises(ValueError, match="several identities"):
+        IdentitySpace(d, dims=2).fit(e[:5], torch.zeros(5))
+
+
+def test_identity_space_is_fitted_when_training_starts_and_kept_in_checkpoints(cfg_factory, tmp_path):
+    from deepswap.train import train
+
+    cfg = cfg_factory(["detector=off", "+model.identity_space={dims: 8, identities: 16, views: 3}"])
+    train(cfg)
+    ckpt = torch.load(f"{cfg.paths.output_dir}/checkpoints/last.ckpt", weights_only=False)
+    state = ckpt["state_dict"]
+    assert bool(state["identity_space.fitted"]) and state["identity_space.projection"].shape[1] == 8

@@ -73,6 +73,11 @@ class _PairDataModule(L.LightningDataModule):
             self.val_set, batch_size=self.val_batch_size, shuffle=False, **self._loader_kwargs()
         )
 
+    def identity_views(self, identities: int, views: int, seed: int = 0) -> dict:
+        """``{"images" (P*K, 3, H, W) in [-1, 1], "labels" (P*K,)}``: ``views`` images of each of
+        ``identities`` training identities (for fitting the identity loss's space)."""
+        raise NotImplementedError(f"{type(self).__name__} gives no identity views")
+
     def sample_pairs(self, n: int) -> dict:
         """The first ``n`` validation pairs as one batch (fixed: used for sample grids)."""
         if self.val_set is None:
@@ -117,6 +122,13 @@ class SyntheticDataModule(_PairDataModule):
         if not hasattr(self, "_world"):
             self._world = SyntheticFaceWorld(**self.world_kwargs)
         return self._world
+
+    def identity_views(self, identities: int, views: int, seed: int = 0) -> dict:
+        ids = self.world.identity_ids("train")
+        chosen = torch.randperm(len(ids), generator=torch.Generator().manual_seed(seed))[:identities]
+        out = self.world.views("train", (chosen + ids.start).tolist(), views, self.size, seed=seed)
+        labels = torch.arange(len(chosen)).repeat_interleave(views)
+        return {"images": out.image * 2.0 - 1.0, "labels": labels}
 
     def setup(self, stage: str | None = None) -> None:
         self.train_set = SyntheticPairs(
@@ -208,6 +220,21 @@ class FolderDataModule(_PairDataModule):
                 f"{self.root} has no {split} identities: set data.{split}_root or data.{split}_identity_share"
             )
         return folders[split]
+
+    def identity_views(self, identities: int, views: int, seed: int = 0) -> dict:
+        folder = self.split_folders()["train"]
+        rng = torch.Generator().manual_seed(seed)
+        rich = [k for k, v in sorted(folder.by_identity.items()) if len(v) >= 2]
+        if len(rich) < 2:
+            raise DataError(f"{self.root}: fewer than 2 training identities have 2 images or more")
+        order = torch.randperm(len(rich), generator=rng)[:identities].tolist()
+        images, labels = [], []
+        for label, k in enumerate(rich[i] for i in order):
+            index = folder.by_identity[k]
+            for j in torch.randperm(len(index), generator=rng)[:views].tolist():
+                images.append(folder.load(index[j]) * 2.0 - 1.0)
+                labels.append(label)
+        return {"images": torch.stack(images), "labels": torch.tensor(labels)}
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:

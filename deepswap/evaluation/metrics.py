@@ -16,14 +16,10 @@ def identity_cosine(embedding_a: Tensor, embedding_b: Tensor) -> Tensor:
     return F.cosine_similarity(embedding_a.float(), embedding_b.float(), dim=1)
 
 
-
-
 def psnr(pred: Tensor, truth: Tensor) -> Tensor:
     """PSNR in dB on the [0, 1] scale over the whole image -> ``(B,)``."""
     mse = ((pred.float() - truth.float()) * 0.5).square().flatten(1).mean(1)
     return 10.0 * torch.log10(1.0 / mse.clamp_min(1e-10))
-
-
 
 
 def recolor_to_source(target: Tensor, target_mask: Tensor, source: Tensor, source_mask: Tensor) -> Tensor:

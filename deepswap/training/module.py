@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from deepswap.evaluation.metrics import identity_cosine, region_errors
 from deepswap.inference.format import CHECKPOINT_FORMAT
 from deepswap.losses import AttributeLoss, FeatureMatchingLoss, IdentityLoss, LazyR1, ReconstructionLoss
+from deepswap.losses.identity_space import IdentitySpace
 from deepswap.losses.spectral import SpectralLoss
 from deepswap.models.identity.align import ArcFaceInput
 from deepswap.training import rng
@@ -119,6 +120,11 @@ class FaceSwapModule(L.LightningModule):
             target beyond it, and with ``confine`` every training swap is limited to it
             (``target + region * (swap - target)``) before D, the identity encoder and the losses see
             it. None: no region (the ``outside`` weight must then be 0).
+        identity_space: ``{dims, shrinkage, identities, views}``: the identity loss compares swap and
+            source in a discriminant space of the frozen encoder's embedding
+            (:class:`~deepswap.losses.identity_space.IdentitySpace`), fitted when training starts on
+            ``identities`` x ``views`` training images (``datamodule.identity_views``). None: the
+            plain cosine over the whole embedding.
         identity_jitter_scale: let the identity jitter scale the swap too (False: shifts and rotations
             only, so the encoder sees the face's width and length as they are).
     """
@@ -149,6 +155,7 @@ class FaceSwapModule(L.LightningModule):
         identity_spec: dict | None = None,
         face_region: dict | None = None,
         identity_jitter_scale: bool = True,
+        identity_space: dict | None = None,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -184,6 +191,11 @@ class FaceSwapModule(L.LightningModule):
         self.grad_clip, self.nan_patience = grad_clip, int(nan_patience)
         self.identity_jitter = float(identity_jitter)
         self.identity_jitter_scale = bool(identity_jitter_scale)
+        space = dict(identity_space or {})
+        self.space_views = (int(space.pop("identities", 256)), int(space.pop("views", 4)))
+        self.identity_space = (
+            IdentitySpace(int(generator.id_dim), **space) if identity_space is not None else None
+        )
         region = dict(face_region or {})
         unknown_region = set(region) - {"dilate_px", "confine"}
         if unknown_region:
@@ -358,8 +370,10 @@ class FaceSwapModule(L.LightningModule):
             seen = image
             if self.identity_jitter:
                 seen = random_affine(image, self.identity_jitter, self.identity_jitter_scale)
-            seen = self.identity_input(seen)
-            terms["identity"] = self.identity_loss(self.identity_encoder(seen), source_id)
+            seen = self.identity_encoder(self.identity_input(seen))
+            if self.identity_space is not None:
+                seen, source_id = self.identity_space(seen), self.identity_space(source_id)
+            terms["identity"] = self.identity_loss(seen, source_id)
         if w["reconstruction"]:
             terms["reconstruction"] = self.reconstruction_loss(image, target, same)
         if w["outside"] and region is not None:
@@ -434,6 +448,37 @@ class FaceSwapModule(L.LightningModule):
             spec = snapshot_spec(self.run_config, self.identity_spec)
             folder = Path(self.trainer.default_root_dir) / "snapshots"
             write_snapshot(folder, self.global_step, self.kimg, self.detector, self.ema.shadow, spec)
+
+    def fit_identity_space(self) -> None:
+        """Fit the identity loss's space on the datamodule's training identities (once: a resumed run
+        keeps the fitted buffers)."""
+        if self.identity_space is None or bool(self.identity_space.fitted):
+            return
+        p, k = self.space_views
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if datamodule is None or not hasattr(datamodule, "identity_views"):
+            raise ValueError(
+                "model.identity_space is fitted on the datamodule's identity_views: pass a deepswap "
+                "datamodule to trainer.fit, or set model.identity_space=null"
+            )
+        views = datamodule.identity_views(p, k, seed=0)
+        with torch.no_grad():
+            chunks = views["images"].to(self.device).split(256)
+            embeddings = torch.cat([self.embed(c) for c in chunks])
+        self.identity_space.fit(embeddings, views["labels"])
+        ratios = self.identity_space.ratios
+        log.info(
+            "identity space: %d discriminant directions from %d identities x %d views; between/within "
+            "variance ratio %.2f (first) .. %.2f (last)",
+            self.identity_space.dims,
+            p,
+            k,
+            float(ratios[0]),
+            float(ratios[-1]),
+        )
+
+    def on_fit_start(self) -> None:
+        self.fit_identity_space()
 
     def on_train_start(self) -> None:
         if self._rng_to_restore is not None:  # here: after the loaders are built, before the first step
