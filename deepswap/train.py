@@ -176,6 +176,8 @@ def final_table(cfg: DictConfig, module: FaceSwapModule, datamodule, out: Path) 
     title = f"Test identities, {n} pairs; scored by {scorer.name}"
     print("\n" + report.format_table(res["rows"], title, res["intervals"]), flush=True)
     print(report.format_noise_floor(res["noise_floor"]))
+    if res.get("streaks") is not None:
+        print(report.format_streaks(res["streaks"]))
     verdict = report.beats_in_words(res["differences"])
     print(report.format_differences(res["differences"]) + "\n" + verdict + "\n", flush=True)
     payload = {
@@ -184,6 +186,7 @@ def final_table(cfg: DictConfig, module: FaceSwapModule, datamodule, out: Path) 
         "differences": res["differences"],
         "verdict": verdict,
         "noise_floor": res["noise_floor"],
+        "streaks": res.get("streaks"),
         "num_pairs": n,
         "split": "test",
         "scorer": scorer.name,

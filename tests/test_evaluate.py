@@ -146,6 +146,7 @@ JSON_KEYS = {
     "differences",
     "verdict",
     "noise_floor",
+    "streaks",
     "skipped",
     "provenance",
     "files",
@@ -199,6 +200,7 @@ def test_evaluate_writes_stable_schema(evaluated):
     ]
     assert set(data["differences"]["model"]) == {"output = target", "average identity"}
     assert set(data["rows"]["model"]) == set(protocol.METRICS)
+    assert data["streaks"] == result.streaks and data["streaks"] > 0  # band energy vs the truth's
     assert "fid" in data["skipped"] and "inception" in data["skipped"]["fid"]
     rows = list(csv.DictReader(open(out / "pairs.csv")))
     assert len(rows) == 16 * 5 and {"pair", "output", "source_id", "gt_ssim_face"} <= set(rows[0])

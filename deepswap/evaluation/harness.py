@@ -47,6 +47,7 @@ class EvaluationResult:
     files: dict[str, str] = field(default_factory=dict)
     intervals: dict = field(default_factory=dict)  # output -> metric -> [lo, hi] (bootstrap 95%)
     differences: dict = field(default_factory=dict)  # model -> baseline -> metric -> [mean, lo, hi]
+    streaks: float | None = None  # model's band energy / the truth's own change (synthetic only)
 
     def table(self) -> str:
         return report.format_table(self.rows, intervals=self.intervals)
@@ -144,7 +145,14 @@ def evaluate_cfg(cfg: DictConfig) -> EvaluationResult:
         "seconds": round(time.time() - t0, 1),
     }
     result = EvaluationResult(
-        rows, per_pair, noise, skipped, provenance, intervals=res["intervals"], differences=res["differences"]
+        rows,
+        per_pair,
+        noise,
+        skipped,
+        provenance,
+        intervals=res["intervals"],
+        differences=res["differences"],
+        streaks=res.get("streaks"),
     )
     if cfg.output_dir:
         _write(result, Path(str(cfg.output_dir)), pairs, outputs, cfg.save_images)
@@ -181,6 +189,7 @@ def _write(result: EvaluationResult, out: Path, pairs: dict, outputs: dict, save
             "differences": result.differences,
             "verdict": report.beats_in_words(result.differences),
             "noise_floor": result.noise_floor,
+            "streaks": result.streaks,
             "skipped": result.skipped,
             "provenance": result.provenance,
             "files": files,
@@ -232,6 +241,8 @@ def print_result(result: EvaluationResult) -> None:
     )
     print("\n" + report.format_table(result.rows, title, result.intervals), flush=True)
     print(report.format_noise_floor(result.noise_floor), flush=True)
+    if result.streaks is not None:
+        print(report.format_streaks(result.streaks), flush=True)
     if result.differences:
         print(report.format_differences(result.differences), flush=True)
         print(report.beats_in_words(result.differences), flush=True)

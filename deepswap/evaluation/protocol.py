@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 
 from deepswap.errors import DeepswapError
-from deepswap.evaluation.metrics import identity_cosine, recolor_to_source, region_errors
+from deepswap.evaluation.metrics import identity_cosine, recolor_to_source, region_errors, streak_ratio
 from deepswap.evaluation.scorers import Scorer
 from deepswap.models.identity.oracle import EXPRESSION, POSE
 
@@ -270,12 +270,17 @@ def run_protocol(swap_fn, pairs: dict, scorer: Scorer, batch_size: int = 64, res
     intervals, paired differences and (on the synthetic world) the scorer's noise floor. The closing
     table of ``deepswap.train`` and ``deepswap.evaluate`` both call this.
 
-    Returns ``{"outputs", "per_pair", "rows", "intervals", "differences", "noise_floor"}``.
+    Returns ``{"outputs", "per_pair", "rows", "intervals", "differences", "noise_floor", "streaks"}``;
+    ``streaks`` (with a ground truth): the row- and column-constant energy of ``model - truth`` over
+    that of ``truth - target`` (:func:`~deepswap.evaluation.metrics.streak_ratio`; above 1.5 the
+    model paints bands the true swap does not have).
     """
     outputs = {"model": run_model(swap_fn, pairs, batch_size), **reference_outputs(pairs)}
     per_pair = score_outputs(outputs, pairs, scorer, batch_size)
     result = {"outputs": outputs, "per_pair": per_pair, "rows": summarize(per_pair)}
     result.update(uncertainty(per_pair, resamples))
+    if "truth" in pairs:
+        result["streaks"] = streak_ratio(outputs["model"], pairs["truth"], pairs["target"])
     if "truth" in pairs and not scorer.missing:
         result["noise_floor"] = oracle_noise_floor(scorer, pairs, batch_size)
     else:

@@ -205,3 +205,17 @@ def comparison_grid(folders: dict[str, str | Path], pairs: list[int], scale: int
         cols.append(first["truth"])
     grid = np.concatenate([np.concatenate([c[i] for c in cols], axis=1) for i in pairs], axis=0)
     return grid.repeat(scale, 0).repeat(scale, 1)
+
+
+def format_streaks(ratio: float | None) -> str:
+    """One line on the model's axis-aligned bands (``run_protocol``'s ``streaks``); '' without a truth."""
+    if ratio is None:
+        return ""
+    verdict = "no more than the true swap's own change" if ratio <= STREAK_LIMIT else "STREAKS"
+    return (
+        f"streak energy (row/column-constant residual to the truth) / the truth's own change: "
+        f"{ratio:.2f} ({verdict}; limit {STREAK_LIMIT})"
+    )
+
+
+STREAK_LIMIT = 1.5  # issue 10: a swap whose bands exceed 1.5x the true change's fails
