@@ -14,7 +14,6 @@ import time
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 from deepswap.data.pairs import SyntheticPairs  # noqa: E402
 from deepswap.data.synthetic import SyntheticFaceWorld  # noqa: E402
@@ -35,7 +34,10 @@ VARIANTS = {
 
 def batchify(ds, n):
     items = [ds[i] for i in range(n)]
-    return {k: torch.stack([it[k] for it in items]) for k in ("target", "truth", "truth_mask", "target_mask", "source_id")}
+    return {
+        k: torch.stack([it[k] for it in items])
+        for k in ("target", "truth", "truth_mask", "target_mask", "source_id")
+    }
 
 
 def main() -> None:
@@ -48,10 +50,13 @@ def main() -> None:
     torch.manual_seed(0)
     world = SyntheticFaceWorld(num_train_identities=1000, num_heldout_identities=400, seed=0)
     t0 = time.time()
-    train = batchify(SyntheticPairs(world, "train", 64, args.steps * args.batch, 0.0, with_truth=True), args.steps * args.batch)
+    train = batchify(
+        SyntheticPairs(world, "train", 64, args.steps * args.batch, 0.0, with_truth=True),
+        args.steps * args.batch,
+    )
     val = batchify(SyntheticPairs(world, "val", 64, 200, 0.0, with_truth=True, seed=5), 200)
     print(f"rendered in {time.time() - t0:.0f} s", flush=True)
-    # identity input: the true identity factors' one-hot-free stand-in: the truth's factor vector
+    # the generator is told the source's true identity factors: a perfect identity encoder
     idf = lambda ids: torch.stack([world.identity_factors(int(i)) for i in ids])  # noqa: E731
     tr_id, va_id = idf(train["source_id"]), idf(val["source_id"])
     base_err = region_errors(val["target"], val["truth"], val["truth_mask"], val["target_mask"])
@@ -71,10 +76,16 @@ def main() -> None:
             loss.backward()
             opt.step()
         with torch.no_grad():
-            swap = torch.cat([gen(val["target"][i : i + 50], va_id[i : i + 50]).image for i in range(0, 200, 50)])
+            swap = torch.cat(
+                [gen(val["target"][i : i + 50], va_id[i : i + 50]).image for i in range(0, 200, 50)]
+            )
         err = region_errors(swap, val["truth"], val["truth_mask"], val["target_mask"])
         results[name] = {k: float(err[k].nanmean()) for k in ("gt_l1_face", "gt_l1")}
-        print(f"{name:12s} gt_l1_face {results[name]['gt_l1_face']:.4f} gt_l1 {results[name]['gt_l1']:.4f} ({time.time() - t0:.0f} s)", flush=True)
+        print(
+            f"{name:12s} gt_l1_face {results[name]['gt_l1_face']:.4f} "
+            f"gt_l1 {results[name]['gt_l1']:.4f} ({time.time() - t0:.0f} s)",
+            flush=True,
+        )
     if args.out:
         json.dump(results, open(args.out, "w"), indent=1)
 
