@@ -94,6 +94,7 @@ def test_a_module_built_by_hand_writes_checkpoints_that_load(cfg_factory, tmp_pa
         "loss_weights": OmegaConf.to_container(cfg.loss.weights),
         "optimizer_g": instantiate(cfg.optimizer.generator),
         "optimizer_d": instantiate(cfg.optimizer.discriminator),
+        "face_region": OmegaConf.to_container(cfg.model.face_region),  # the recipe's outside loss needs it
     }
     run_config = OmegaConf.to_container(cfg, resolve=True)
     module = FaceSwapModule(**networks, run_config=run_config, identity_spec=spec)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from deepswap.data.folder import IdentityFolder
@@ -48,8 +49,12 @@ def template_face_mask(alignment: str, size: int) -> torch.Tensor:
     from deepswap.faces.region import face_outline, region_mask
 
     template = alignment if alignment in ("arcface", "synthetic") else "arcface"
-    points = template_points(template, size)
-    return torch.from_numpy(region_mask(size, face_outline(points, template=template), feather=0.05))[None]
+    frame = max(int(size), 112)  # the template's points need a frame of at least 32 px; resized below
+    points = template_points(template, frame)
+    mask = torch.from_numpy(region_mask(frame, face_outline(points, template=template), feather=0.05))
+    if frame != size:
+        mask = F.interpolate(mask[None, None], size=(size, size), mode="area")[0, 0]
+    return mask[None]
 
 
 def _to_signed(image01: torch.Tensor) -> torch.Tensor:

@@ -70,11 +70,16 @@ def dilate_mask(mask: Tensor, pixels: int) -> Tensor:
 
 
 def _features(encoder: nn.Module, x: Tensor) -> list[Tensor]:
-    """The activations after each ReLU of ``encoder.features`` (a Sequential), or ``[encoder(x)]``."""
-    trunk = getattr(encoder, "features", None)
-    if not isinstance(trunk, nn.Sequential):
+    """The activations after each ReLU of ``encoder.features`` (or ``encoder.trunk.features``, a
+    Sequential), else ``[encoder(x)]``."""
+    owner = encoder if isinstance(getattr(encoder, "features", None), nn.Sequential) else None
+    if owner is None and isinstance(
+        getattr(getattr(encoder, "trunk", None), "features", None), nn.Sequential
+    ):
+        owner = encoder.trunk  # a FactorOracle's ConvTrunk
+    if owner is None:
         return [encoder(x)]
-    size = getattr(encoder, "input_size", None)
+    trunk, size = owner.features, getattr(owner, "input_size", None)
     if size and tuple(x.shape[-2:]) != (size, size):
         x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True)
     out = []

@@ -11,6 +11,8 @@ regresses the five landmarks (for the protocol's landmark error).
 
 from __future__ import annotations
 
+import logging
+
 import torch
 from torch import Tensor, nn
 
@@ -21,6 +23,8 @@ EXPRESSION = ("smile", "mouth_open", "eye_open", "brow_raise")
 UNIFORM_STD = 0.2887  # std of U(0, 1)
 NUM_LANDMARKS = 5
 MAX_RELIABILITY = 5.0  # cap on a factor's weight sqrt(R2 / (1 - R2)) (R2 = 0.96)
+
+log = logging.getLogger(__name__)
 
 
 class FactorOracle(nn.Module):
@@ -107,5 +111,12 @@ def calibrate_reliability(oracle: FactorOracle, world, size: int, n: int = 512, 
     r2 = 1 - (pred - truth).square().mean(0) / truth.var(0, unbiased=False).clamp_min(1e-8)
     snr = (r2.clamp(0, 0.999) / (1 - r2.clamp(0, 0.999))).sqrt()
     oracle.r2.copy_(r2)
+    if not bool((snr > 0).any()):  # reads no factor above chance: weighting would zero the embedding
+        log.warning(
+            "no identity factor has held-out R^2 > 0 (best %.3f): the embedding stays unweighted; "
+            "train this encoder longer",
+            float(r2.max()),
+        )
+        snr = torch.ones_like(snr)
     oracle.reliability.copy_(snr.clamp(max=MAX_RELIABILITY))
     return r2
