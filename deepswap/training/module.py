@@ -210,9 +210,7 @@ class FaceSwapModule(L.LightningModule):
         self.region_dilate = int(region.get("dilate_px", 3)) if face_region is not None else None
         self.region_confine = bool(region.get("confine", False)) and face_region is not None
         if self.weights["outside"] and face_region is None:
-            raise ValueError("the outside loss needs face_region (model.face_region={dilate_px: 3})")
-        if (self.weights["truth"] or self.weights["truth_perceptual"]) and self.weights["identity"]:
-            log.info("supervised terms (truth, truth_perceptual) next to the identity loss")
+            raise ValueError("the outside loss needs face_region (model.face_region={dilate_px: 4})")
         self.register_buffer("images_seen", torch.zeros((), dtype=torch.long))
         self.register_buffer("d_steps", torch.zeros((), dtype=torch.long))
         self.nan_streak = 0

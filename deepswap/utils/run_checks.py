@@ -103,7 +103,7 @@ def _data(cfg: DictConfig) -> None:
         )
     if weights.get("outside", 0) and value(cfg, "model.face_region", None) is None:
         raise UsageError(
-            "loss.weights.outside > 0 needs a face region: set model.face_region={dilate_px: 3} "
+            "loss.weights.outside > 0 needs a face region: set model.face_region={dilate_px: 4} "
             "(or loss.weights.outside=0)"
         )
 
