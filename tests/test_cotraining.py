@@ -158,6 +158,7 @@ def test_snapshots_every_k_steps_validation_and_resume_restore_the_replay_buffer
     assert [json.loads(x)["step"] for x in resumed] == [30, 36]
 
 
+@pytest.mark.slow  # about 40 s on 2 cores: `make test-full`
 def test_detector_off_trains_as_before_and_a_detector_can_join_on_resume(cfg_factory):
     cfg = cfg_factory(["detector=off", "total_kimg=0.016", "final_eval.enabled=false"])
     metrics, objects = train(cfg)

@@ -105,6 +105,21 @@ def test_supervised_bound_trains_on_the_truth_and_nothing_else_needs_it(cfg_fact
     )
     assert set(terms) >= {"truth", "truth_perceptual"} and total.requires_grad
     assert terms["truth_perceptual"].item() > 0
+    # no adversarial or feature-matching weight: the discriminator is neither run nor trained
+    assert not module.uses_discriminator and "adversarial" not in terms
+    assert module._d_step(None, target, truth) == {}
+    assert build_module(cfg_factory(["detector=off"])).uses_discriminator
+
+
+def test_generator_without_a_blending_mask_starts_at_the_target():
+    gen = DeepSwapLiteGenerator(id_dim=8, base_channels=8, max_channels=16, blend_mask=False, rgb_init_scale=0)
+    target = torch.rand(2, 3, 32, 32) * 1.8 - 0.9
+    out = gen(target, torch.randn(2, 8))
+    assert out.mask.shape == (2, 1, 32, 32) and bool((out.mask == 1).all())
+    assert torch.allclose(out.image, target, atol=1e-5)  # the residual alone: the output is the target
+    assert len(list(gen.head.parameters())[1]) == 3  # no mask channel
+    with pytest.raises(ValueError, match="residual_rgb"):
+        DeepSwapLiteGenerator(id_dim=8, blend_mask=False, residual_rgb=False)
 
 
 def test_bilinear_upsampler_makes_no_2x2_blocks():
@@ -165,6 +180,7 @@ def test_identity_space_keeps_the_directions_that_tell_identities_apart():
         IdentitySpace(d, dims=2).fit(e[:5], torch.zeros(5))
 
 
+@pytest.mark.slow  # about 40 s on 2 cores: `make test-full`
 def test_identity_space_is_fitted_when_training_starts_and_kept_in_checkpoints(cfg_factory, tmp_path):
     from deepswap.train import train
 

@@ -317,7 +317,15 @@ class FaceSwapModule(L.LightningModule):
         if self.cotrain is not None and self.cotrain.snapshot_due(self.kimg):
             self._snapshot()
 
+    @property
+    def uses_discriminator(self) -> bool:
+        """False when neither the adversarial nor the feature-matching weight is set (``loss=supervised``):
+        the discriminator is then neither trained nor run."""
+        return bool(self.weights["adversarial"] or self.weights["feature_matching"])
+
     def _d_step(self, opt_d, target: Tensor, fake: Tensor) -> dict | None:
+        if not self.uses_discriminator:
+            return {}
         with self.toggled_optimizer(opt_d):
             real_logits = self.discriminator(target).logits
             fake_logits = self.discriminator(fake.detach()).logits
@@ -367,8 +375,10 @@ class FaceSwapModule(L.LightningModule):
         w = self.weights
         raw = self.generator(target, source_id).image
         image = self.confine(raw, target, region)
-        d_out = self.discriminator(image)
-        terms = {"adversarial": self.adversarial_loss.g_loss(d_out.logits)}
+        terms = {}
+        if self.uses_discriminator:
+            d_out = self.discriminator(image)
+            terms["adversarial"] = self.adversarial_loss.g_loss(d_out.logits)
         if w["identity"]:
             seen = image
             if self.identity_jitter:

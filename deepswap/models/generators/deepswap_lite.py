@@ -74,6 +74,11 @@ class DeepSwapLiteGenerator(SwapGenerator):
     so raw starts equal to the target: without it a random raw drives the mask to 0 within a few
     dozen steps, after which raw gets no gradient (mask collapse). ``upsample``: the decoder's x2
     upsampling, "bilinear" (default) or "nearest" (the old default; it shaped axis-aligned streaks).
+    ``blend_mask=False`` drops the mask (returned as ones): with ``residual_rgb`` the output is the
+    target wherever the head outputs 0, so the mask only multiplies the RGB head's gradient (a mask
+    and a change that both start small slow each other down); the training module's face region keeps
+    the edit on the face. ``rgb_init_scale`` scales the RGB head's initial weights (0: the output
+    starts exactly at the target).
     Cost with defaults (32-64-128-192 channels): 0.55 GFLOPs at 64 px, 8.9 at 256 px (FLOPs scale
     with H*W for a fixed n_down); ``base_channels=16, max_channels=128, n_blocks=3`` costs 0.22 / 3.5.
     """
@@ -90,6 +95,8 @@ class DeepSwapLiteGenerator(SwapGenerator):
         mask_bias_init: float = -1.5,
         residual_rgb: bool = True,
         upsample: str = "bilinear",
+        blend_mask: bool = True,
+        rgb_init_scale: float = 0.1,
     ) -> None:
         super().__init__(id_dim=id_dim, has_mask=True, size_multiple=2**n_down)
         if n_down < 1 or n_blocks < 0:
@@ -103,12 +110,17 @@ class DeepSwapLiteGenerator(SwapGenerator):
         self.ups = nn.ModuleList(
             DecoderStage(ch[i + 1], ch[i], w_dim, upsample) for i in reversed(range(n_down))
         )
+        if not residual_rgb and not blend_mask:
+            raise ValueError("blend_mask=false needs residual_rgb=true (else nothing keeps the target)")
         self.residual_rgb = residual_rgb
-        self.head = nn.Conv2d(ch[0], 4, 3, padding=1)
+        self.blend_mask = blend_mask
+        self.head = nn.Conv2d(ch[0], 4 if blend_mask else 3, 3, padding=1)
         with torch.no_grad():
-            self.head.weight.mul_(0.1)  # start with a flat mask and a small RGB change
+            self.head.weight.mul_(0.1)  # start with a flat mask
+            self.head.weight[:3].mul_(rgb_init_scale / 0.1)  # and a small (or no) RGB change
             self.head.bias.zero_()
-            self.head.bias[3] = mask_bias_init
+            if blend_mask:
+                self.head.bias[3] = mask_bias_init
 
     def encode_attributes(self, x: Tensor) -> list[Tensor]:
         """(B, 3, H, W) -> [stem (B, C0, H, W), (B, C1, H/2, W/2), ..., (B, C_n, H/2**n, W/2**n)]."""
@@ -133,5 +145,7 @@ class DeepSwapLiteGenerator(SwapGenerator):
         if self.residual_rgb:  # raw = target where the head outputs 0: the mask is not pushed shut at init
             rgb = rgb + torch.atanh(target.clamp(-_RES_CLAMP, _RES_CLAMP))
         raw = torch.tanh(rgb)
+        if not self.blend_mask:  # the residual alone: the change is learned where it is needed
+            return GeneratorOutput(image=raw, mask=torch.ones_like(raw[:, :1]))
         mask = torch.sigmoid(out[:, 3:4])
         return GeneratorOutput(image=self.blend(raw, mask, target), mask=mask)
