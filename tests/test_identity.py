@@ -79,6 +79,20 @@ def test_synthetic_encoder_is_cached_by_config(tmp_path, caplog):
     assert len(list(tmp_path.glob("*.pt"))) == 2, "a different config must not reuse the cache"
     with pytest.raises(ValueError, match="objective"):
         synthetic_identity_encoder(**{**kwargs, "objective": "triplet"})
+    synthetic_identity_encoder(**{**kwargs, "adversarial_eps": 0.0})
+    assert len(list(tmp_path.glob("*.pt"))) == 2, "eps 0 is the plain encoder (its cache key unchanged)"
+
+
+def test_fast_adversarial_examples_stay_in_the_ball_and_raise_the_loss():
+    from deepswap.training.identity import FactorRegression, _fgsm
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 4))
+    batch = {"images": torch.rand(16, 3, 8, 8) * 1.6 - 0.8, "targets": torch.randn(16, 4)}
+    objective, eps = FactorRegression(), 0.05
+    adv = _fgsm(net, objective, batch, lambda n, x: n(x), eps, 0.0)
+    assert (adv - batch["images"]).abs().max() <= eps + 1e-6 and not adv.requires_grad
+    assert objective(net(adv), batch, 0.0) > objective(net(batch["images"]), batch, 0.0)
 
 
 def test_arcface_training_runs_on_an_identity_folder_and_lowers_the_loss(tmp_path):

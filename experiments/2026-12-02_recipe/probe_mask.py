@@ -41,6 +41,11 @@ VARIANTS = {  # generator overrides, loss: "identity" (the main job's, no D) or 
     "nomask_keep1": {"gen": {"blend_mask": False}, "keep": 1.0},
     "nomask_keep3": {"gen": {"blend_mask": False}, "keep": 3.0},
     "nomask_blur1_keep1": {"gen": {"blend_mask": False}, "blur": 1.0, "keep": 1.0},
+    # identity loss as the squared error of the encoder's (unnormalised) factor estimates: the cosine
+    # is blind to their scale, so overshooting a feature costs nothing
+    "nomask_mse": {"gen": {"blend_mask": False}, "metric": "mse", "identity": 1.0},
+    "nomask_mse_keep3": {"gen": {"blend_mask": False}, "metric": "mse", "identity": 1.0, "keep": 3.0},
+    "nomask_mse10_keep3": {"gen": {"blend_mask": False}, "metric": "mse", "identity": 10.0, "keep": 3.0},
 }
 
 
@@ -67,26 +72,27 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--variants", nargs="+", default=["learned", "nomask"])
     ap.add_argument("--out", default=None)
+    ap.add_argument("--pairs", type=int, default=0, help="distinct training pairs (0: steps x batch)")
+    ap.add_argument("--eval-every", type=int, default=0, help="also score every this many steps")
+    ap.add_argument("--overrides", nargs="*", default=[], help="Hydra overrides of the train config")
     args = ap.parse_args()
     with initialize_config_dir(str(HERE.parents[1] / "configs"), version_base=None):
-        cfg = compose("train")
+        cfg = compose("train", overrides=args.overrides)
     encoder = instantiate(cfg.identity).eval().requires_grad_(False)
     oracle = instantiate(cfg.eval_identity).eval().requires_grad_(False)
     world = SyntheticFaceWorld(**cfg.data.world)
     t0 = time.time()
-    n = args.steps * args.batch
+    n = args.pairs or args.steps * args.batch
     train = batchify(SyntheticPairs(world, "train", 64, n, 0.0, with_truth=True, extra_source_views=1), n)
     val = batchify(SyntheticPairs(world, "val", 64, 200, 0.0, with_truth=True, seed=5), 200)
     print(f"rendered in {time.time() - t0:.0f} s", flush=True)
     emb = lambda net, x: F.normalize(net(x).float(), dim=1)  # noqa: E731
     with torch.no_grad():
         views = torch.cat([train["source"][:, None], train["source_views"]], 1)
-        tr_id = torch.cat(
-            [
-                F.normalize(emb(encoder, views[i : i + 256].flatten(0, 1)).view(-1, 2, 512).mean(1), dim=1)
-                for i in range(0, n, 256)
-            ]
+        tr_raw = torch.cat(
+            [encoder(views[i : i + 256].flatten(0, 1)).view(-1, 2, 512).mean(1) for i in range(0, n, 256)]
         )
+        tr_id = F.normalize(tr_raw, dim=1)
         va_id = emb(encoder, val["source"])
         va_oracle_src = emb(oracle, val["source"])
         base = region_errors(val["target"], val["truth"], val["truth_mask"], val["target_mask"])
@@ -97,6 +103,31 @@ def main() -> None:
     print(f"output = target: face L1 {base['gt_l1_face'].nanmean():.4f} gt L1 {base['gt_l1'].nanmean():.4f}")
     tr_region = dilate_mask(train["target_mask"].float(), 4)
     va_region = dilate_mask(val["target_mask"].float(), 4)
+
+    @torch.no_grad()
+    def score(gen) -> dict:
+        gens = [gen(val["target"][i : i + 50], va_id[i : i + 50]) for i in range(0, 200, 50)]
+        raw = torch.cat([g.image for g in gens])
+        mask = torch.cat([g.mask for g in gens])
+        swap = val["target"] + va_region * (raw - val["target"])
+        err = region_errors(swap, val["truth"], val["truth_mask"], val["target_mask"])
+        cos = (emb(oracle, swap) * va_oracle_src).sum(1)
+        enc_cos = (emb(encoder, swap) * va_id).sum(1)
+        inside = val["target_mask"].float()
+        change = ((swap - val["target"]).abs().mean(1, keepdim=True) * inside).sum() / inside.sum()
+        d = err["gt_l1_face"] - base["gt_l1_face"]
+        boot = torch.stack([d[torch.randint(0, 200, (200,))].nanmean() for _ in range(1000)])
+        return {
+            "gt_l1_face": float(err["gt_l1_face"].nanmean()),
+            "face_minus_target": float(d.nanmean()),
+            "face_minus_target_95": [float(boot.quantile(0.025)), float(boot.quantile(0.975))],
+            "gt_l1": float(err["gt_l1"].nanmean()),
+            "oracle_cos": float(cos.mean()),
+            "encoder_cos": float(enc_cos.mean()),
+            "mask_in_face": float((mask * inside).sum() / inside.sum()),
+            "change_in_face": float(change),
+        }
+
     results = {}
     for name in args.variants:
         v = VARIANTS[name]
@@ -106,7 +137,8 @@ def main() -> None:
         w_id, w_out = v.get("identity", 10.0), v.get("outside", 10.0)
         t0 = time.time()
         for step in range(args.steps):
-            sl = slice(step * args.batch, (step + 1) * args.batch)
+            start = (step * args.batch) % (n - args.batch + 1)
+            sl = slice(start, start + args.batch)
             tgt, reg = train["target"][sl], tr_region[sl]
             raw = gen(tgt, tr_id[sl]).image
             img = tgt + reg * (raw - tgt)
@@ -116,8 +148,10 @@ def main() -> None:
                 seen = random_affine(img, 0.06, False)
                 if v.get("blur"):
                     seen = gaussian_blur(seen, v["blur"])
-                seen = emb(encoder, seen)
-                loss = w_id * (1 - (seen * tr_id[sl]).sum(1)).mean()
+                if v.get("metric") == "mse":
+                    loss = w_id * (encoder(seen) - tr_raw[sl]).square().mean() * (tr_raw.shape[1] / 17)
+                else:
+                    loss = w_id * (1 - (emb(encoder, seen) * tr_id[sl]).sum(1)).mean()
                 out = 1 - reg
                 loss = loss + w_out * ((raw - tgt).abs() * out).sum() / (out.sum() * 3).clamp_min(1)
                 if v.get("keep"):  # a minimal-change prior inside the face region
@@ -125,31 +159,12 @@ def main() -> None:
             opt.zero_grad()
             loss.backward()
             opt.step()
-        with torch.no_grad():
-            gens = [gen(val["target"][i : i + 50], va_id[i : i + 50]) for i in range(0, 200, 50)]
-            raw = torch.cat([g.image for g in gens])
-            mask = torch.cat([g.mask for g in gens])
-            swap = val["target"] + va_region * (raw - val["target"])
-            err = region_errors(swap, val["truth"], val["truth_mask"], val["target_mask"])
-            cos = (emb(oracle, swap) * va_oracle_src).sum(1)
-            enc_cos = (emb(encoder, swap) * va_id).sum(1)
-            inside = val["target_mask"].float()
-            change = ((swap - val["target"]).abs().mean(1, keepdim=True) * inside).sum() / inside.sum()
-            m_in = (mask * inside).sum() / inside.sum()
-        d = err["gt_l1_face"] - base["gt_l1_face"]
-        boot = torch.stack([d[torch.randint(0, 200, (200,))].nanmean() for _ in range(1000)])
-        results[name] = {
-            "gt_l1_face": float(err["gt_l1_face"].nanmean()),
-            "face_minus_target": float(d.nanmean()),
-            "face_minus_target_95": [float(boot.quantile(0.025)), float(boot.quantile(0.975))],
-            "gt_l1": float(err["gt_l1"].nanmean()),
-            "oracle_cos": float(cos.mean()),
-            "encoder_cos": float(enc_cos.mean()),
-            "mask_in_face": float(m_in),
-            "change_in_face": float(change),
-            "seconds": time.time() - t0,
-        }
-        r = results[name]
+            if args.eval_every and (step + 1) % args.eval_every == 0 and step + 1 < args.steps:
+                r = score(gen)
+                msg = f"face L1 {r['gt_l1_face']:.4f} (- target {r['face_minus_target']:+.4f})"
+                print(f"  step {step + 1}: {msg} encoder cos {r['encoder_cos']:.3f}", flush=True)
+                results.setdefault(name + "/curve", []).append({"step": step + 1, **r})
+        results[name] = r = {**score(gen), "seconds": time.time() - t0}
         print(
             f"{name:14s} face L1 {r['gt_l1_face']:.4f} (- target {r['face_minus_target']:+.4f} "
             f"[{r['face_minus_target_95'][0]:+.4f}, {r['face_minus_target_95'][1]:+.4f}]) "
