@@ -189,3 +189,17 @@ def test_identity_space_is_fitted_when_training_starts_and_kept_in_checkpoints(c
     ckpt = torch.load(f"{cfg.paths.output_dir}/checkpoints/last.ckpt", weights_only=False)
     state = ckpt["state_dict"]
     assert bool(state["identity_space.fitted"]) and state["identity_space.projection"].shape[1] == 8
+
+
+def test_warp_head_starts_at_the_identity_and_moves_the_target_by_at_most_its_bound():
+    gen = DeepSwapLiteGenerator(
+        id_dim=8, base_channels=8, max_channels=16, blend_mask=False, rgb_init_scale=0, warp_pixels=4
+    )
+    target = torch.rand(2, 3, 32, 32) * 1.8 - 0.9
+    assert torch.allclose(gen(target, torch.randn(2, 8)).image, target, atol=1e-4)  # zero flow at init
+    with torch.no_grad():
+        gen.flow.bias[0] = 20.0  # saturated: every pixel samples 4 px to its right
+    shifted = gen(target, torch.randn(2, 8)).image
+    assert torch.allclose(shifted[..., :-4], target[..., 4:], atol=1e-3)
+    with pytest.raises(ValueError, match="warp_pixels"):
+        DeepSwapLiteGenerator(id_dim=8, warp_pixels=-1)

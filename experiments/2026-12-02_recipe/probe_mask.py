@@ -43,6 +43,9 @@ VARIANTS = {  # generator overrides, loss: "identity" (the main job's, no D) or 
     "nomask_blur1_keep1": {"gen": {"blend_mask": False}, "blur": 1.0, "keep": 1.0},
     # identity loss as the squared error of the encoder's (unnormalised) factor estimates: the cosine
     # is blind to their scale, so overshooting a feature costs nothing
+    "nomask_warp": {"gen": {"blend_mask": False, "warp_pixels": 4.0}},
+    "nomask_warp_keep3": {"gen": {"blend_mask": False, "warp_pixels": 4.0}, "keep": 3.0},
+    "truth_nomask_warp": {"gen": {"blend_mask": False, "warp_pixels": 4.0}, "loss": "truth"},
     "nomask_mse": {"gen": {"blend_mask": False}, "metric": "mse", "identity": 1.0},
     "nomask_mse_keep3": {"gen": {"blend_mask": False}, "metric": "mse", "identity": 1.0, "keep": 3.0},
     "nomask_mse10_keep3": {"gen": {"blend_mask": False}, "metric": "mse", "identity": 10.0, "keep": 3.0},
