@@ -73,7 +73,13 @@ def test_oracle_training_is_deterministic(tmp_path, world):
     small = {"world": {"num_train_identities": 50, "num_heldout_identities": 10, "seed": 0}, "size": 32}
     nets = [
         synthetic_oracle(
-            small, ["oracle.steps=3", "oracle.pool=0", "oracle.encoder.width=8", f"paths.cache_dir={tmp_path / str(k)}"]
+            small,
+            [
+                "oracle.steps=3",
+                "oracle.pool=0",
+                "oracle.encoder.width=8",
+                f"paths.cache_dir={tmp_path / str(k)}",
+            ],
         )
         for k in range(2)
     ]

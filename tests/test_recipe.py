@@ -109,10 +109,22 @@ def test_supervised_bound_trains_on_the_truth_and_nothing_else_needs_it(cfg_fact
     assert not module.uses_discriminator and "adversarial" not in terms
     assert module._d_step(None, target, truth) == {}
     assert build_module(cfg_factory(["detector=off"])).uses_discriminator
+    # end to end: trains (the fakes for D are not made) and leaves the discriminator as it started
+    from deepswap.train import train
+
+    short = cfg_factory(["loss=supervised", "detector=off", "total_kimg=0.008", "final_eval.enabled=false"])
+    torch.manual_seed(0)
+    start = {k: v.clone() for k, v in build_module(short).discriminator.state_dict().items()}
+    metrics, objects = train(short)
+    assert objects["trainer"].global_step > 0 and "train/g/truth" in metrics
+    end = objects["module"].discriminator.state_dict()
+    assert all(torch.equal(start[k], end[k]) for k in start)
 
 
 def test_generator_without_a_blending_mask_starts_at_the_target():
-    gen = DeepSwapLiteGenerator(id_dim=8, base_channels=8, max_channels=16, blend_mask=False, rgb_init_scale=0)
+    gen = DeepSwapLiteGenerator(
+        id_dim=8, base_channels=8, max_channels=16, blend_mask=False, rgb_init_scale=0
+    )
     target = torch.rand(2, 3, 32, 32) * 1.8 - 0.9
     out = gen(target, torch.randn(2, 8))
     assert out.mask.shape == (2, 1, 32, 32) and bool((out.mask == 1).all())

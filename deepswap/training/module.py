@@ -302,7 +302,9 @@ class FaceSwapModule(L.LightningModule):
         region = self.face_region(batch)
         with torch.no_grad():
             source_id = self.source_identity(source, batch.get("source_views"))
-            fake = self.confine(self.generator(target, source_id).image, target, region)
+            fake = None  # for D and the detector only: not made when neither runs (loss=supervised)
+            if self.uses_discriminator or opt_det:
+                fake = self.confine(self.generator(target, source_id).image, target, region)
         d_logs = self._d_step(opt_d, target, fake)  # fake: seen by D, then (detached) by the detector
         g_logs = self._g_step(opt_g, target, source_id, same, region, batch.get("truth"))
         det_logs = self._det_step(opt_det[0], torch.cat([target, source]), fake) if opt_det else {}

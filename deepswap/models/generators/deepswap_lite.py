@@ -128,8 +128,8 @@ class DeepSwapLiteGenerator(SwapGenerator):
             nn.init.zeros_(self.flow.weight)
             nn.init.zeros_(self.flow.bias)
         with torch.no_grad():
-            self.head.weight.mul_(0.1)  # start with a flat mask
-            self.head.weight[:3].mul_(rgb_init_scale / 0.1)  # and a small (or no) RGB change
+            self.head.weight[:3].mul_(rgb_init_scale)  # start with a small (or no) RGB change
+            self.head.weight[3:].mul_(0.1)  # and a flat mask
             self.head.bias.zero_()
             if blend_mask:
                 self.head.bias[3] = mask_bias_init
