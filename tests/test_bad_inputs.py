@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -55,7 +56,8 @@ def files(tmp_path_factory):
     torch.save({"state_dict": state, "deepswap": meta}, d / "swap.ckpt")
     net_cfg = {"_target_": "deepswap.detection.SmallDetector", "width": 4}
     save_detector(d / "det.pt", instantiate(net_cfg), net_cfg, 0, size=32)
-    (d / "junk.ckpt").write_bytes(os.urandom(2000))
+    # Fixed junk: random bytes start with 0x80 (the pickle opcode) one time in 256, which took another path.
+    (d / "junk.ckpt").write_bytes(b"not a checkpoint\n" + random.Random(0).randbytes(2000))
     torch.save({"x": _RunsCode()}, d / "runs_code.pth")
     (d / "plain.pkl").write_bytes(pickle.dumps({"x": _RunsCode()}))
     torch.save({"w": torch.zeros(1)}, d / "weights.pt")

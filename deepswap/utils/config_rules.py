@@ -99,8 +99,8 @@ def torch_file(path: Path, key: str, what: str) -> None:
             return
         except (zipfile.BadZipFile, OSError):
             pass
-    elif head[:1] == b"\x80":  # a legacy torch.save pickle
-        return
+    elif head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return  # a legacy torch.save pickle (PROTO opcode, protocol 2-5)
     raise CheckpointError(f"{key}={path} is not a PyTorch weights file (corrupt or another format): {what}")
 
 

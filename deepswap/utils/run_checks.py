@@ -194,7 +194,10 @@ def _resume(cfg: DictConfig) -> None:
     if path is None:
         return
     torch_file(path, "ckpt_path", "a deepswap training checkpoint (<run>/checkpoints/last.ckpt)")
-    ckpt = load_weights(path, "deepswap training checkpoint (ckpt_path)")
+    try:
+        ckpt = load_weights(path, "deepswap training checkpoint")
+    except CheckpointError as e:
+        raise CheckpointError(f"ckpt_path={e}") from None
     meta = ckpt.get("deepswap") if isinstance(ckpt, dict) else None
     if not isinstance(meta, dict) or not meta.get("config"):
         raise CheckpointError(
