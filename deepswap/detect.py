@@ -6,12 +6,15 @@
         data.splits.train=splits/train.json data.splits.val=splits/val.json data.splits.test=splits/test.json
     python -m deepswap.detect eval checkpoint=RUN/checkpoints/best.pt detect_data=ffpp data.root=...
     python -m deepswap.detect robustness checkpoint=RUN/checkpoints/best.pt      # JPEG / blur / resize sweep
+    python -m deepswap.detect lofo detect_recipe=generalise \\
+        "+lofo.families.simswap=[RUN/checkpoints/last.ckpt]"
     python -m deepswap.detect predict RUN/checkpoints/best.pt clip.mp4 crops/ face.png --out preds/
     python -m deepswap.detect export RUN/checkpoints/best.pt --out detector.onnx
 
-``train``, ``eval`` and ``robustness`` are Hydra commands on ``configs/detect.yaml``; ``predict`` and
-``export`` take plain arguments (``--help``). From Python: :func:`train`, :func:`evaluate`,
-:func:`robustness`, :func:`predict`, :func:`export` and :func:`load_detector`. Protocol
+``train``, ``eval``, ``robustness`` and ``lofo`` (leave-one-family-out) are Hydra commands on
+``configs/detect.yaml``; ``predict`` and ``export`` take plain arguments (``--help``). From Python:
+:func:`train`, :func:`evaluate`, :func:`robustness`, :func:`lofo_cfg`, :func:`predict`, :func:`export` and
+:func:`load_detector`. Protocol
 (``deepswap.detection.train_detector``): best.pt is chosen on val, the threshold is fixed on val, the
 test split is built and scored once, at the end.
 """
@@ -48,16 +51,18 @@ from deepswap.utils.outputs import output_file, output_folder
 from deepswap.utils.run_checks import check_detect
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
-COMMANDS = ("train", "eval", "robustness", "predict", "export")
+COMMANDS = ("train", "eval", "robustness", "lofo", "predict", "export")
 
 
 def _fake_specs(data: dict, split: str) -> list[str]:
     return list(data["test_fakes"] if split == "test" and data.get("test_fakes") else data["fakes"])
 
 
-def split_factory(data: dict, device: str = "cpu"):
-    """``split(name) -> FrameSet`` for a ``configs/detect_data`` config (swap models loaded once)."""
+def split_factory(data: dict, device: str = "cpu", pseudo_fakes: list[str] | None = None):
+    """``split(name) -> FrameSet`` for a ``configs/detect_data`` config (swap models loaded once);
+    ``pseudo_fakes`` (the recipe's, synthetic data only) join the train split."""
     cache: dict = {}
+    pseudo = list(pseudo_fakes or [])
 
     def split(name: str) -> FrameSet:
         fresh = name == "train"
@@ -70,10 +75,10 @@ def split_factory(data: dict, device: str = "cpu"):
         if data["kind"] == "synthetic":
             from deepswap.data.synthetic import SyntheticFaceWorld
 
-            specs = [s for s in _fake_specs(data, name) if s not in cache]
-            cache.update(resolve_fakes(specs, device))
+            wanted = _fake_specs(data, name) + (pseudo if name == "train" else [])
+            cache.update(resolve_fakes([s for s in wanted if s not in cache], device))
             world = SyntheticFaceWorld(**data["world"])
-            fakes = {s: cache[s] for s in _fake_specs(data, name)}
+            fakes = {s: cache[s] for s in wanted}
             n = int(data["pairs"][name])
             return synthetic_split(world, name, n, int(data["size"]), fakes, int(data["seed"]), fresh)
         raise ValueError(f"data.kind must be 'synthetic' or 'ffpp', got {data['kind']!r}")
@@ -94,9 +99,8 @@ def _provenance(cfg: DictConfig, t0: float) -> dict:
         "data": data,
         "net": OmegaConf.to_container(cfg.net, resolve=True),
         "resize_filter": "cv2.INTER_AREA" if data["kind"] == "ffpp" else "none: rendered at size",
-        "postprocess": OmegaConf.to_container(cfg.train.postprocess, resolve=True)
-        if cfg.train.postprocess
-        else None,
+        "postprocess": _postprocess(cfg),
+        "recipe": OmegaConf.to_container(cfg.recipe, resolve=True),
         "seed": int(cfg.seed),
         "git_sha": git,
         "torch": torch.__version__,
@@ -113,16 +117,55 @@ def train_cfg(cfg: DictConfig) -> dict:
     net_config = OmegaConf.to_container(cfg.net, resolve=True)
     data = OmegaConf.to_container(cfg.data, resolve=True)
     t = cfg.train
+    post = _postprocess(cfg)
+    if cfg.recipe.pseudo_fakes and data["kind"] != "synthetic":
+        raise ValueError("recipe pseudo_fakes need the synthetic world's masks; use detect_data=synthetic "
+                         "or data.fakes=[manipulated,sbi] for FF++")  # fmt: skip
     result = run(
-        instantiate(cfg.net), net_config, split_factory(data, cfg.device), out,
+        instantiate(cfg.net), net_config, split_factory(data, cfg.device, list(cfg.recipe.pseudo_fakes)), out,
         threshold_rule=cfg.threshold.rule, fpr=float(cfg.threshold.fpr),
         steps=int(t.steps), batch_size=int(t.batch_size), lr=float(t.lr), weight_decay=float(t.weight_decay),
         eval_every=int(t.eval_every), select=t.select, seed=int(cfg.seed), device=cfg.device,
         workers=int(t.workers), meta={"size": int(data["size"]), "data": data},
-        postprocess=OmegaConf.to_container(t.postprocess, resolve=True) if t.postprocess else None,
+        postprocess=post,
     )  # fmt: skip
     result["provenance"] = _provenance(cfg, t0)
     (out / "results.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+    return result
+
+
+def _postprocess(cfg: DictConfig) -> dict | None:
+    """The training post-processing: the recipe's when it has one, else ``train.postprocess``."""
+    post = cfg.recipe.postprocess if cfg.recipe.postprocess else cfg.train.postprocess
+    return OmegaConf.to_container(post, resolve=True) if post else None
+
+
+def lofo_cfg(cfg: DictConfig) -> dict:
+    """Leave-one-family-out on the synthetic world: one detector per held-out family of
+    ``lofo.families``, trained with ``cfg.recipe``; writes lofo.{json,md} and one folder per fold."""
+    from deepswap.data.synthetic import SyntheticFaceWorld
+    from deepswap.detection.lofo import lofo, to_markdown
+
+    t0, out = time.time(), Path(str(cfg.output_dir))
+    data, t = OmegaConf.to_container(cfg.data, resolve=True), cfg.train
+    if data["kind"] != "synthetic":
+        raise ValueError("lofo runs on the synthetic world (detect_data=synthetic): it needs its pairs")
+    families = {str(k): [str(m) for m in v] for k, v in cfg.lofo.families.items()}
+    probe = OmegaConf.to_container(cfg.lofo.probe, resolve=True) if cfg.lofo.probe else None
+    fit_kwargs = dict(
+        steps=int(t.steps), batch_size=int(t.batch_size), lr=float(t.lr), weight_decay=float(t.weight_decay),
+        eval_every=int(t.eval_every), select=t.select, workers=int(t.workers), postprocess=_postprocess(cfg),
+    )  # fmt: skip
+    result = lofo(
+        SyntheticFaceWorld(**data["world"]), families, OmegaConf.to_container(cfg.net, resolve=True), out,
+        int(data["size"]), dict(cfg.lofo.pairs), list(cfg.recipe.pseudo_fakes), fit_kwargs, probe,
+        {str(k): str(v) for k, v in (cfg.lofo.score or {}).items()}, float(cfg.threshold.fpr),
+        int(cfg.lofo.resamples), int(cfg.seed), cfg.device,
+    )  # fmt: skip
+    result["recipe"] = OmegaConf.to_container(cfg.recipe, resolve=True)
+    result["provenance"] = _provenance(cfg, t0)
+    (out / "lofo.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+    print(to_markdown(result))
     return result
 
 
@@ -249,7 +292,8 @@ def _hydra_main(cfg: DictConfig) -> None:
     with open_dict(cfg):
         if cfg.output_dir is None:
             cfg.output_dir = run_folder()
-    run_command = {"train": train_cfg, "eval": eval_cfg, "robustness": robustness_cfg}[cfg.command]
+    run_command = {"train": train_cfg, "eval": eval_cfg, "robustness": robustness_cfg, "lofo": lofo_cfg}
+    run_command = run_command[cfg.command]
     with report(f"deepswap.detect {cfg.command}", cleanup=run_folder(), extra=(ValueError,)):
         result = run_command(cfg)
     if "test" in result:

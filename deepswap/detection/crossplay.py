@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from deepswap.detection.metrics import evasion_rate, roc_auc
+from deepswap.detection.postprocess import quantize
 
 Swapper = Callable[[Tensor, Tensor], Tensor]
 SNAPSHOT_RE = re.compile(r"^(det|gen)_(\d+)\.pt$")
@@ -61,8 +62,9 @@ class Matrix:
 def _score(det: nn.Module | Callable, images: Tensor, batch_size: int, device: str) -> np.ndarray:
     if isinstance(det, nn.Module):
         det.eval().to(device)
-    parts = [
-        det(images[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(images), batch_size)
+    parts = [  # 8-bit rounding on both classes, as the detector saw in training (CoTraining.prepare)
+        det(quantize(images[i : i + batch_size]).to(device)).float().cpu()
+        for i in range(0, len(images), batch_size)
     ]
     return torch.cat(parts).double().numpy()
 

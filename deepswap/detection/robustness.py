@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from deepswap.detection.metrics import roc_auc
-from deepswap.detection.postprocess import gaussian_blur, jpeg, resize_down_up
+from deepswap.detection.postprocess import gaussian_blur, jpeg, quantize, resize_down_up
 
 JPEG_QUALITIES = (95, 85, 70, 50, 30)
 BLUR_SIGMAS = (0.5, 1.0, 2.0, 3.0)
@@ -64,7 +64,7 @@ def default_conditions() -> list[Condition]:
 def _scorer(detector: nn.Module | Callable[[Tensor], Tensor], device: str) -> Callable[[Tensor], Tensor]:
     if isinstance(detector, nn.Module):
         detector.eval()
-    return lambda x: detector(x.to(device)).float().cpu()
+    return lambda x: detector(quantize(x).to(device)).float().cpu()  # saved images: 8-bit, both classes
 
 
 Batches = Callable[[], Iterable[tuple[Tensor, Tensor]]]
@@ -79,7 +79,7 @@ def sweep(
 ) -> dict[str, dict[str, float]]:
     """``batches()`` yields ``(images (B, 3, H, W) in [-1, 1], labels (B,))`` afresh for every condition
     -> ``{condition: {"op", "value", "auc", "mean_real", "mean_fake"}}`` in sweep order. Every image of
-    every batch, real or fake, gets the condition's operation."""
+    every batch, real or fake, gets the condition's operation, then 8-bit rounding (as training saw)."""
     run = _scorer(detector, device)
     table = {}
     for cond in conditions or default_conditions():

@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, RandomSampler
 
 from deepswap.detection.data import FrameSet
 from deepswap.detection.metrics import aggregate_videos, frame_metrics, roc_auc, roc_curve, threshold_at_fpr
-from deepswap.detection.postprocess import PostProcess
+from deepswap.detection.postprocess import PostProcess, quantize
 
 DETECTOR_FORMAT = 1
 THRESHOLD_RULES = ("fpr", "eer", "logit0")
@@ -199,7 +199,7 @@ def fit(
         ok = batch["ok"]
         x, y = batch["image"][ok], batch["label"][ok]
         if post is not None and len(x):
-            x = post.apply(x, post.sample_params(len(x), g))
+            x = quantize(post.apply(x, post.sample_params(len(x), g)))  # saved images are 8-bit
         if len(x):
             loss = balanced_bce(net(x.to(device)), y.to(device))
             opt.zero_grad(set_to_none=True)

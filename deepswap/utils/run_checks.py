@@ -239,9 +239,37 @@ def check_evaluate(cfg: DictConfig) -> None:
     gpu_needed(value(cfg, "device"), f"device={value(cfg, 'device')}", "use device=cpu")
 
 
+def _check_fake_kinds(cfg: DictConfig, command: str, kind: str) -> None:
+    """Recipe pseudo-fakes are generator-free kinds; every LOFO family member is one or a path."""
+    from deepswap.detection.data import GENERATOR_FREE
+
+    for p in value(cfg, "recipe.pseudo_fakes") or []:
+        if p not in GENERATOR_FREE:
+            raise UsageError(f"recipe.pseudo_fakes has {p!r}; choose from {list(GENERATOR_FREE)}")
+    if command != "lofo":
+        return
+    if kind != "synthetic":
+        raise UsageError("lofo runs on the synthetic world: use detect_data=synthetic")
+    families = value(cfg, "lofo.families") or {}
+    if len(families) < 2:
+        raise UsageError(f"lofo.families needs at least 2 families, got {list(families)}")
+    for name, members in families.items():
+        if not members:
+            raise UsageError(f"lofo.families.{name} is empty: list its checkpoints or kinds")
+        for m in members:
+            if str(m) not in GENERATOR_FREE and not Path(str(m)).expanduser().exists():
+                raise MissingFileError(
+                    f"lofo.families.{name} lists {m}, which does not exist: give swap checkpoints or "
+                    f"export folders, or kinds from {list(GENERATOR_FREE)}"
+                )
+    for name, path in (value(cfg, "lofo.score") or {}).items():
+        torch_file(existing(path, f"lofo.score.{name}", "a detector file or a training checkpoint"),
+                   f"lofo.score.{name}", "a detector file or a training checkpoint")  # fmt: skip
+
+
 def check_detect(cfg: DictConfig) -> None:
     """``configs/detect.yaml`` composed: choices, counts and the files the command needs."""
-    command = one_of(cfg, "command", ("train", "eval", "robustness"))
+    command = one_of(cfg, "command", ("train", "eval", "robustness", "lofo"))
     one_of(cfg, "threshold.rule", THRESHOLD_RULES)
     fpr = number(cfg, "threshold.fpr", 0, above=True)
     if fpr >= 1:
@@ -266,7 +294,8 @@ def check_detect(cfg: DictConfig) -> None:
         existing(value(cfg, "data.root"), "data.root", "the FaceForensics++ folder", folder=True)
         for name in ("train", "val", "test"):
             existing(value(cfg, f"data.splits.{name}"), f"data.splits.{name}", f"the official {name}.json")
-    if command != "train":
+    _check_fake_kinds(cfg, command, kind)
+    if command not in ("train", "lofo"):
         ckpt = value(cfg, "checkpoint")
         if ckpt in (MISSING, None, ""):
             raise UsageError(f"{command} needs checkpoint=<detector file, e.g. RUN/checkpoints/best.pt>")

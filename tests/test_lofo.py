@@ -1,0 +1,156 @@
+"""Leave-one-family-out: generator-free fakes, families, the bootstrap, the folds, the rounding everywhere."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from deepswap.data.synthetic import SyntheticFaceWorld
+from deepswap.detection.crossplay import crossplay_matrix
+from deepswap.detection.data import family_of, synthetic_split, world_pairs
+from deepswap.detection.lofo import PSEUDO_PREFIX, fold_families, lofo, subset, to_markdown
+from deepswap.detection.manipulations import align_matrix, autoencoder_fakes, paste_swap
+from deepswap.detection.metrics import bootstrap_detection, roc_auc
+from deepswap.detection.postprocess import quantize
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def world():
+    return SyntheticFaceWorld(num_train_identities=40, num_heldout_identities=20, seed=0)
+
+
+@pytest.fixture(scope="module")
+def pairs(world):
+    return world_pairs(world, "val", 8, SIZE, 0)
+
+
+def on_grid(x: torch.Tensor) -> bool:
+    v = (x + 1) * 127.5
+    return bool(torch.allclose(v, v.round(), atol=1e-3))
+
+
+def test_align_matrix_recovers_a_similarity():
+    src = np.array([[10, 12], [22, 12], [16, 18], [11, 24], [21, 24]], float)
+    a, c, s = 0.3, 1.2 * np.cos(0.3), 1.2 * np.sin(0.3)
+    dst = src @ np.array([[c, s], [-s, c]]) + np.array([3.0, -2.0])
+    m = align_matrix(src, dst)
+    assert np.allclose(np.c_[src, np.ones(5)] @ m.T, dst, atol=1e-4), a
+
+
+@pytest.mark.parametrize("blend", ["alpha", "poisson"])
+def test_paste_changes_the_face_and_keeps_the_background(pairs, blend):
+    t, s = pairs["target"], pairs["source"]
+    keys = ("target_mask", "source_mask", "target_landmarks", "source_landmarks")
+    fake = paste_swap(t, s, *(pairs[k] for k in keys), blend=blend, colour_transfer=False, seed=0)
+    assert fake.shape == t.shape and on_grid(fake)
+    face = pairs["target_mask"] > 0.9
+    outside = torch.nn.functional.max_pool2d(pairs["target_mask"], 5, 1, 2) == 0
+    diff = (fake - t).abs().mean(1, keepdim=True)
+    # another identity's face is in (Poisson keeps the target's flat colours: only edges move)
+    assert diff[face].mean() > (0.05 if blend == "alpha" else 0.01)
+    if blend == "alpha":
+        assert diff[outside].max() == 0  # alpha leaves every pixel off the face exactly as it was
+    else:
+        assert diff[outside].mean() < 0.25 * diff[face].mean()
+
+
+def test_colour_transfer_moves_the_face_colour_to_the_target(pairs):
+    keys = ("target_mask", "source_mask", "target_landmarks", "source_landmarks")
+    args = (pairs["target"], pairs["source"], *(pairs[k] for k in keys))
+    plain = paste_swap(*args, blend="alpha", colour_transfer=False, seed=0)
+    moved = paste_swap(*args, blend="alpha", colour_transfer=True, seed=0)
+    face = (pairs["target_mask"] > 0.9).expand_as(plain)
+
+    def mean_colour(x, i):
+        return x[i][face[i]].view(3, -1).mean(1)
+
+    def gap(x):  # per image: distance of the face's mean colour from the target's
+        t = pairs["target"]
+        return torch.stack([(mean_colour(x, i) - mean_colour(t, i)).norm() for i in range(len(x))])
+
+    assert gap(moved).mean() < 0.6 * gap(plain).mean()
+
+
+def test_autoencoder_pseudo_fakes_regenerate_every_pixel(pairs):
+    x = pairs["target"]
+    a = autoencoder_fakes(x, ("nearest", "transposed"), steps=5, width=4, seed=0)
+    b = autoencoder_fakes(x, ("nearest", "transposed"), steps=5, width=4, seed=0)
+    assert a.shape == x.shape and on_grid(a) and torch.equal(a, b)
+    assert ((a - x).abs().mean(1) > 0).float().mean() > 0.9
+
+
+def test_bootstrap_intervals():
+    y = np.r_[np.zeros(200), np.ones(300)]
+    perfect = bootstrap_detection(y, y + 0.0, resamples=100)
+    assert perfect["auc"] == perfect["auc_lo"] == perfect["auc_hi"] == 1.0 and perfect["tpr_lo"] == 1.0
+    s = np.random.default_rng(0).normal(size=500)
+    chance = bootstrap_detection(y, s, resamples=200)
+    assert chance["auc_lo"] < 0.5 < chance["auc_hi"] and chance["auc_hi"] - chance["auc_lo"] < 0.2
+    assert chance["n_real"] == 200 and chance["n_fake"] == 300
+    assert chance["auc"] == pytest.approx(roc_auc(y, s))
+
+
+def test_a_family_shares_its_fakes_among_its_members(world):
+    def bright(t, s):
+        return (t + 0.5).clamp(-1, 1)
+
+    def dark(t, s):
+        return (t - 0.5).clamp(-1, 1)
+
+    frames = synthetic_split(world, "train", 6, SIZE, {"gen": [bright, dark], "sbi": "sbi"}, seed=0)
+    fams = [family_of(f) for f in frames.frames]
+    assert fams.count("real") == fams.count("gen") == fams.count("sbi") == 6
+    fakes = [frames[i]["image"] for i, f in enumerate(fams) if f == "gen"]
+    reals = [frames[i]["image"] for i, f in enumerate(fams) if f == "real"]
+    signs = [float((f - r).mean()) > 0 for f, r in zip(fakes, reals)]
+    assert signs == [True, False] * 3  # member k makes the fakes of pairs k, k + K, ...
+    only = subset(frames, {"sbi"})
+    assert {family_of(f) for f in only.frames} == {"real", "sbi"} and len(only) == 12
+
+
+def test_a_pseudo_fake_leaves_the_fold_that_holds_its_kind_out():
+    families = {"sbi": ["sbi"], "paste": ["paste_alpha"], "gen": ["a.ckpt"]}
+    pseudo = ["sbi", "autoencoder"]
+    assert fold_families(families, pseudo, "sbi") == {"paste", "gen", PSEUDO_PREFIX + "autoencoder"}
+    assert fold_families(families, pseudo, "gen") == {"sbi", "paste", *(PSEUDO_PREFIX + p for p in pseudo)}
+
+
+def test_lofo_end_to_end(world, tmp_path):
+    families = {"sbi": ["sbi"], "paste": ["paste_alpha", "paste_poisson_ct"]}
+    result = lofo(
+        world, families, {"_target_": "deepswap.detection.SmallDetector", "width": 4}, tmp_path, SIZE,
+        {"train": 32, "val": 16, "test": 24}, ["sbi"], {"steps": 4, "batch_size": 16, "eval_every": 2},
+        probe={"arch": "resnet18"}, resamples=20,
+    )  # fmt: skip
+    assert result["detector"]["sbi"]["train_families"] == ["paste"]  # no self-blends when SBI is held out
+    assert result["detector"]["paste"]["train_families"] == ["pseudo:sbi", "sbi"]
+    for rows in (result["detector"], result["probe"]):
+        for fam in families:
+            r = rows[fam]
+            assert r["n_real"] == 24 and r["n_fake"] == 24 and r["auc_lo"] <= r["auc"] <= r["auc_hi"]
+    saved = json.loads((tmp_path / "lofo.json").read_text())
+    assert saved["families"] == families
+    table = to_markdown(saved)
+    assert "| held-out family | sbi | paste |" in table and "linear probe AUC" in table
+    assert (tmp_path / "holdout_paste" / "test_frames.csv").is_file()
+
+
+def test_crossplay_scores_8_bit_images_for_both_classes():
+    seen = []
+
+    class Record(nn.Module):
+        def forward(self, x):
+            seen.append(x)
+            return x.mean((1, 2, 3))
+
+    reals = torch.rand(4, 3, 8, 8) * 2 - 1  # off the grid
+    fakes = torch.rand(4, 3, 8, 8) * 2 - 1
+    crossplay_matrix({"d": Record()}, {"g": fakes}, reals, {"target": reals, "source": reals})
+    assert len(seen) == 2 and all(on_grid(x) for x in seen)
+    assert torch.equal(seen[0], quantize(reals))
