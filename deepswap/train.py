@@ -50,6 +50,7 @@ def _detector_kwargs(cfg: DictConfig) -> dict:
         replay=OmegaConf.to_container(det.replay),
         postprocess=OmegaConf.to_container(det.postprocess) if det.postprocess else None,
         seed=cfg.seed,
+        pseudo=OmegaConf.to_container(det.pseudo) if det.get("pseudo") else None,
     )
     return {
         "detector": instantiate(det.net),

@@ -69,9 +69,12 @@ def test_detector_step_changes_only_the_detector_and_post_processes_both_classes
         snaps.append(_params(module))
         return out
 
-    def wrapped_batch(reals, swaps):
+    def wrapped_batch(reals, swaps, pseudo=None):
         applied.clear()
-        images, labels = batch(reals, swaps)
+        assert pseudo is not None and len(pseudo) == 3  # 0.5 x 4 self-blends + 0.25 x 4 self-swaps
+        sbi, target = pseudo[:2], reals[:2]  # SBI is the target outside its blend mask, not inside
+        assert (sbi - target).abs().amax((1, 2, 3)).min() > 0 and ((sbi - target).abs() < 1e-6).any()
+        images, labels = batch(reals, swaps, pseudo)
         calls.append((int((labels == 0).sum()), int((labels == 1).sum())))
         reals_params, fakes_params = applied  # one apply per class, with the same draw
         m = min(len(reals_params), len(fakes_params))
@@ -91,9 +94,9 @@ def test_detector_step_changes_only_the_detector_and_post_processes_both_classes
     _fit(module, cfg, batches=2)
     changed = {k for k in snaps[0] if not torch.equal(snaps[0][k], snaps[1][k])}
     assert changed and all(k.startswith("detector.") for k in changed), changed
-    # Batch 4: 8 reals (targets + sources); fakes: 4 swaps, then 4 swaps + 4 replayed (share 0.5).
-    assert calls == [(8, 4), (8, 8)]
-    assert len(module.cotrain.replay) == 8 and module.cotrain.replay.seen == 8
+    # Batch 4: 8 reals (targets + sources); fakes: 4 swaps + 3 pseudo, then + 4 replayed (share 0.5).
+    assert calls == [(8, 7), (8, 11)]
+    assert len(module.cotrain.replay) == 8 and module.cotrain.replay.seen == 8  # pseudo-fakes never replayed
 
 
 def test_observer_sends_no_gradient_to_the_generator_and_adversarial_does(cfg_factory):

@@ -25,6 +25,7 @@ from deepswap.detection.replay import ReplayBuffer
 log = logging.getLogger(__name__)
 MODES = ("off", "observer", "adversarial")
 REPLAY_KEYS = {"capacity", "share", "as_uint8", "in_checkpoint"}
+PSEUDO_KEYS = {"sbi", "self_swap"}
 SNAPSHOT_FORMAT = 1
 
 
@@ -40,6 +41,11 @@ class CoTraining:
         postprocess: :class:`PostProcess` kwargs, or None for none.
         snapshot_every_kimg: thousands of images between snapshots; 0 = off.
         val_fpr: false-positive rate on held-out reals that sets the threshold of ``val/det/evasion``.
+        pseudo: pseudo-fakes added to the detector's fakes each step, as shares of the batch size:
+            ``sbi`` (self-blended targets on their face masks, Shiohara & Yamasaki 2022) and
+            ``self_swap`` (targets regenerated whole by the generator with source = target). They teach
+            the traces of pasting and of re-synthesis rather than this generator's fingerprint
+            (issue 11 §2); they never enter the replay buffer.
     """
 
     def __init__(
@@ -51,6 +57,7 @@ class CoTraining:
         snapshot_every_kimg: float = 0.0,
         val_fpr: float = 0.01,
         seed: int = 0,
+        pseudo: dict | None = None,
     ) -> None:
         if mode not in MODES or mode == "off":
             raise ValueError(f"detector mode {mode!r} needs a detector; use one of {MODES[1:]}")
@@ -61,6 +68,13 @@ class CoTraining:
             )
         if not 0.0 <= replay["share"] < 1.0:
             raise ValueError(f"replay.share must be in [0, 1), got {replay['share']}")
+        pseudo = {"sbi": 0.0, "self_swap": 0.0, **(pseudo or {})}
+        if set(pseudo) - PSEUDO_KEYS or not all(0.0 <= float(v) <= 1.0 for v in pseudo.values()):
+            raise ValueError(
+                f"detector.pseudo takes shares in [0, 1] of {sorted(PSEUDO_KEYS)}, got {dict(pseudo)}"
+            )
+        self.pseudo = {k: float(v) for k, v in pseudo.items()}
+        self.sbi_rng = torch.Generator().manual_seed(int(seed) + 9173)
         self.mode = mode
         self.evasion_weight = float(evasion_weight) if mode == "adversarial" else 0.0
         self.share, self.quantize = float(replay["share"]), bool(replay["as_uint8"])
@@ -83,18 +97,38 @@ class CoTraining:
                 x = self.postprocess.apply(x, params, differentiable)
             return quantize(x, ste=differentiable) if self.quantize else x
 
-    def batch(self, reals: Tensor, swaps: Tensor) -> tuple[Tensor, Tensor]:
+    def pseudo_count(self, name: str, batch_size: int) -> int:
+        """How many pseudo-fakes of kind ``name`` a batch of ``batch_size`` pairs gets."""
+        return min(batch_size, round(self.pseudo.get(name, 0.0) * batch_size))
+
+    def sbi_fakes(self, targets: Tensor, masks: Tensor | None) -> Tensor:
+        """Self-blends of the first ``pseudo.sbi x B`` targets on their face masks ``(B, 1, H, W)``
+        (None: the aligned crop's soft ellipse); fresh draws every step."""
+        from deepswap.detection.sbi import self_blend
+        from deepswap.evaluation.protocol import ellipse_mask
+
+        k = self.pseudo_count("sbi", targets.shape[0])
+        if k == 0:
+            return targets[:0]
+        x = targets[:k].detach().float()
+        m = masks[:k].float() if masks is not None else ellipse_mask(x.shape[-1]).expand(k, 1, -1, -1)
+        return self_blend(x, m.to(x.device), self.sbi_rng)[0]
+
+    def batch(self, reals: Tensor, swaps: Tensor, pseudo: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Reals ``(R, 3, H, W)``, swaps ``(B, 3, H, W)`` -> inputs ``(N, 3, H, W)``, labels ``(N,)`` 1=fake.
 
-        Replayed older swaps are drawn before this batch's swaps join the buffer. One post-processing draw
-        of ``max(R, F)`` parameter sets serves both classes: position i of the reals and of the fakes get
-        the same operations.
+        Replayed older swaps are drawn before this batch's swaps join the buffer; ``pseudo`` (pseudo-fakes,
+        never replayed) join the fakes. One post-processing draw of ``max(R, F)`` parameter sets serves
+        both classes: position i of the reals and of the fakes get the same operations.
         """
         swaps = swaps.detach().float()
         wanted = round(self.share * swaps.shape[0] / (1.0 - self.share))
         k = min(wanted, len(self.replay))
         fakes = torch.cat([swaps, self.replay.sample(k, swaps.device)]) if k else swaps
-        if torch.isfinite(swaps).all():  # a diverged generator's output would poison the buffer
+        if pseudo is not None and len(pseudo):
+            fakes = torch.cat([fakes, pseudo.detach().float()])
+        if torch.isfinite(swaps).all():  # a diverged generator's output would poison the buffer (pseudo
+            # fakes are not in ``swaps``)
             self.replay.add(swaps)
         params = self.postprocess.sample_params(max(len(reals), len(fakes))) if self.postprocess else None
         images = torch.cat(
