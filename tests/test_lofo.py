@@ -154,3 +154,17 @@ def test_crossplay_scores_8_bit_images_for_both_classes():
     crossplay_matrix({"d": Record()}, {"g": fakes}, reals, {"target": reals, "source": reals})
     assert len(seen) == 2 and all(on_grid(x) for x in seen)
     assert torch.equal(seen[0], quantize(reals))
+
+
+def test_lofo_notebook_plots_a_result(world, tmp_path, monkeypatch):
+    from conftest import execute_notebook
+
+    families = {"sbi": ["sbi"], "paste": ["paste_alpha"]}
+    lofo(world, families, {"_target_": "deepswap.detection.SmallDetector", "width": 4}, tmp_path, SIZE,
+         {"train": 16, "val": 16, "test": 16}, [], {"steps": 2, "batch_size": 8, "eval_every": 2},
+         resamples=10)  # fmt: skip
+    monkeypatch.setenv("DEEPSWAP_LOFO", str(tmp_path))
+    outputs = execute_notebook("05_lofo.ipynb")
+    assert not any(o.get("output_type") == "error" for o in outputs)
+    assert any(o.get("output_type") == "display_data" for o in outputs), "no plot"
+    assert any("| held-out family | sbi | paste |" in o.get("text", "") for o in outputs)
