@@ -208,7 +208,7 @@ def test_bad_values_stop_before_any_work(files, tmp_path, capsys, monkeypatch):
         (["train", "train.steps=0"], ["train.steps=0"]),
         (["lofo", "+lofo.families.gen=[/no/such.ckpt]"], ["lofo.families.gen", "/no/such.ckpt"]),
         (["lofo", "recipe.pseudo_fakes=[sbi,vae]"], ["recipe.pseudo_fakes", "'vae'"]),
-        (["lofo", "lofo.families={sbi:[sbi]}"], ["lofo.families", "at least 2"]),
+        (["lofo", "~lofo.families.paste"], ["lofo.families", "at least 2"]),
         (["lofo", "+lofo.score.main=/no/det.pt"], ["lofo.score.main", "/no/det.pt"]),
     ]:
         clear(*call(detect.main, argv, capsys, monkeypatch, from_argv=True), *names)

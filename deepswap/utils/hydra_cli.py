@@ -19,8 +19,10 @@ MULTIRUN_FLAGS = ("-m", "--multirun")
 
 
 def overrides_of(argv: list[str]) -> list[str]:
-    """The ``key=value`` overrides of a Hydra command line (Hydra's own flags and ``hydra.*`` left out)."""
-    return [a for a in argv if not a.startswith("-") and "=" in a and not a.lstrip("+~").startswith("hydra")]
+    """The ``key=value`` and ``~key`` (delete) overrides of a Hydra command line (Hydra's own flags and
+    ``hydra.*`` left out)."""
+    kept = [a for a in argv if not a.startswith("-") and ("=" in a or a.startswith("~"))]
+    return [a for a in kept if not a.lstrip("+~").startswith("hydra")]
 
 
 def precheck(
