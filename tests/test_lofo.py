@@ -168,3 +168,13 @@ def test_lofo_notebook_plots_a_result(world, tmp_path, monkeypatch):
     assert not any(o.get("output_type") == "error" for o in outputs)
     assert any(o.get("output_type") == "display_data" for o in outputs), "no plot"
     assert any("| held-out family | sbi | paste |" in o.get("text", "") for o in outputs)
+
+
+def test_member_rows_split_a_family_by_pair_index():
+    from deepswap.detection.lofo import member_rows
+
+    labels = np.r_[np.zeros(6), np.ones(6)]
+    videos = [f"synthetic/test/{kind}/{i:06d}" for kind in ("real", "g") for i in range(6)]
+    scores = np.r_[np.zeros(6), [5.0, -5.0] * 3]  # member a (even pairs) caught, member b (odd) missed
+    rows = member_rows(labels, scores, videos, ["a", "b"], 0.01, 20, 0)
+    assert rows["a"]["auc"] == 1.0 and rows["b"]["auc"] == 0.0 and rows["a"]["n_fake"] == 3

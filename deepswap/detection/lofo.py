@@ -71,13 +71,25 @@ def build_splits(
     return out
 
 
-def read_scores(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """``test_frames.csv`` of :func:`~deepswap.detection.train_detector.run` -> (labels, scores)."""
+def read_scores(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """``test_frames.csv`` of :func:`~deepswap.detection.train_detector.run` -> (labels, scores, videos)."""
     import csv
 
     with open(path) as f:
         rows = list(csv.DictReader(f))
-    return np.asarray([int(r["label"]) for r in rows]), np.asarray([float(r["score"]) for r in rows])
+    labels = np.asarray([int(r["label"]) for r in rows])
+    return labels, np.asarray([float(r["score"]) for r in rows]), [r["video"] for r in rows]
+
+
+def member_rows(labels, scores, videos, members: list[str], fpr, resamples, seed) -> dict[str, dict]:
+    """Per member of a family: its fakes (pairs ``k, k + K, ...``, from the video keys) against all the
+    reals, so one undetectable checkpoint shows as itself instead of as a lower family mean."""
+    pair = np.asarray([int(v.rsplit("/", 1)[-1]) for v in videos])
+    out = {}
+    for k, member in enumerate(members):
+        sel = (labels == 0) | (pair % len(members) == k)
+        out[member] = bootstrap_detection(labels[sel], scores[sel], fpr, resamples, seed)
+    return out
 
 
 # ---------------------------------------------------------------- linear probe
@@ -184,9 +196,11 @@ def lofo(
         t0 = time.time()
         run(instantiate(OmegaConf.create(net_config)), net_config, views.__getitem__, fold, "fpr", fpr,
             seed=seed, device=device, log=lambda m: None, **fit_kwargs)  # fmt: skip
-        y, s = read_scores(fold / "test_frames.csv")
+        y, s, videos = read_scores(fold / "test_frames.csv")
         row = bootstrap_detection(y, s, fpr, resamples, seed)
         row.update(seconds=round(time.time() - t0, 1), train_families=sorted(keep))
+        if len(families[held]) > 1:
+            row["members"] = member_rows(y, s, videos, families[held], fpr, resamples, seed)
         result["detector"][held] = row
         log(f"lofo: held out {held}: AUC {row['auc']:.3f} [{row['auc_lo']:.3f}, {row['auc_hi']:.3f}] "
             f"TPR@{fpr:g} {row['tpr']:.3f} ({row['seconds']:.0f}s)")  # fmt: skip
