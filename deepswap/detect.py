@@ -159,8 +159,8 @@ def lofo_cfg(cfg: DictConfig) -> dict:
     result = lofo(
         SyntheticFaceWorld(**data["world"]), families, OmegaConf.to_container(cfg.net, resolve=True), out,
         int(data["size"]), dict(cfg.lofo.pairs), list(cfg.recipe.pseudo_fakes), fit_kwargs, probe,
-        {str(k): str(v) for k, v in (cfg.lofo.score or {}).items()}, float(cfg.threshold.fpr),
-        int(cfg.lofo.resamples), int(cfg.seed), cfg.device,
+        {str(k): str(v) for k, v in (cfg.lofo.score or {}).items()}, bool(cfg.lofo.folds),
+        float(cfg.threshold.fpr), int(cfg.lofo.resamples), int(cfg.seed), cfg.device,
     )  # fmt: skip
     result["recipe"] = OmegaConf.to_container(cfg.recipe, resolve=True)
     result["provenance"] = _provenance(cfg, t0)

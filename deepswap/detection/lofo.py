@@ -54,6 +54,7 @@ def fold_families(families: dict[str, list[str]], pseudo: list[str], held: str) 
 def build_splits(
     world, families: dict[str, list[str]], pseudo: list[str], size: int, pairs: dict[str, int],
     seed: int = 0, device: str = "cpu", log: Callable[[str], None] = print,
+    names: tuple[str, ...] = ("train", "val", "test"),
 ) -> dict[str, FrameSet]:  # fmt: skip
     """The three splits with every family; pseudo-fakes in the train split only (the checkpoint is
     selected on the real fake families). Swap models load once."""
@@ -61,7 +62,7 @@ def build_splits(
     resolved = resolve_fakes(specs, device)
     entries = {name: [resolved[m] for m in members] for name, members in families.items()}
     out = {}
-    for split in ("train", "val", "test"):
+    for split in names:
         t0 = time.time()
         extra = {PSEUDO_PREFIX + p: [resolved[p]] for p in pseudo} if split == "train" else {}
         out[split] = synthetic_split(
@@ -166,6 +167,7 @@ def lofo(
     fit_kwargs: dict | None = None,
     probe: dict | None = None,
     score: dict[str, str] | None = None,
+    folds: bool = True,
     fpr: float = 0.01,
     resamples: int = 1000,
     seed: int = 0,
@@ -177,17 +179,19 @@ def lofo(
     :func:`bootstrap_detection`'s dict plus ``seconds`` (the fold's training) and ``train_families``.
     ``probe``: :class:`FrozenFeatures` kwargs (``arch``, ``weights``), or None for no probe row.
     ``score``: ``{row name: detector file or training checkpoint}``, detectors trained elsewhere (the
-    main job's co-trained one) scored as they are on every family's test fakes: rows ``scored``."""
+    main job's co-trained one) scored as they are on every family's test fakes: rows ``scored``.
+    ``folds=False``: only those rows (no training; only the test split is built)."""
     if len(families) < 2:
         raise ValueError(f"leave-one-family-out needs at least 2 families, got {list(families)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pairs = pairs or {"train": 2048, "val": 256, "test": 1000}
     pseudo, fit_kwargs, t_all = list(pseudo or []), dict(fit_kwargs or {}), time.time()
-    splits = build_splits(world, families, pseudo, size, pairs, seed, device, log)
+    names = ("train", "val", "test") if folds else ("test",)
+    splits = build_splits(world, families, pseudo, size, pairs, seed, device, log, names)
     result: dict = {"families": families, "pseudo": pseudo, "pairs": pairs, "detector": {}, "probe": None}
     result["scored"] = score_rows(score or {}, splits["test"], families, fpr, resamples, seed, device, log)
-    for held in families:
+    for held in families if folds else []:
         keep = fold_families(families, pseudo, held)
         fold = out / f"holdout_{held}"
         views = {"train": subset(splits["train"], keep), "val": subset(splits["val"], keep),
@@ -204,7 +208,7 @@ def lofo(
         result["detector"][held] = row
         log(f"lofo: held out {held}: AUC {row['auc']:.3f} [{row['auc_lo']:.3f}, {row['auc_hi']:.3f}] "
             f"TPR@{fpr:g} {row['tpr']:.3f} ({row['seconds']:.0f}s)")  # fmt: skip
-    if probe is not None:
+    if probe is not None and folds:
         result["probe"] = linear_probe_rows(splits, families, pseudo, probe, fpr, resamples, seed, log)
     result["seconds"] = round(time.time() - t_all, 1)
     (out / "lofo.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
