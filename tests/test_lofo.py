@@ -178,3 +178,20 @@ def test_member_rows_split_a_family_by_pair_index():
     scores = np.r_[np.zeros(6), [5.0, -5.0] * 3]  # member a (even pairs) caught, member b (odd) missed
     rows = member_rows(labels, scores, videos, ["a", "b"], 0.01, 20, 0)
     assert rows["a"]["auc"] == 1.0 and rows["b"]["auc"] == 0.0 and rows["a"]["n_fake"] == 3
+
+
+def test_scoring_a_given_detector_on_every_family_without_training(world, tmp_path):
+    from hydra.utils import instantiate
+
+    from deepswap.detection.train_detector import save_detector
+
+    net_cfg = {"_target_": "deepswap.detection.SmallDetector", "width": 4}
+    save_detector(tmp_path / "det.pt", instantiate(net_cfg), net_cfg, 0, size=SIZE)
+    families = {"sbi": ["sbi"], "paste": ["paste_alpha"]}
+    result = lofo(world, families, net_cfg, tmp_path / "out", SIZE, {"train": 8, "val": 8, "test": 16},
+                  score={"mine": str(tmp_path / "det.pt")}, folds=False, resamples=10)  # fmt: skip
+    assert result["detector"] == {} and result["probe"] is None
+    assert set(result["scored"]["mine"]) == {"sbi", "paste"}
+    assert all(r["n_real"] == 16 and r["n_fake"] == 16 for r in result["scored"]["mine"].values())
+    assert not (tmp_path / "out" / "holdout_sbi").exists()
+    assert "mine (as trained) AUC" in to_markdown(result)
