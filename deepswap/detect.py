@@ -160,11 +160,9 @@ def lofo_cfg(cfg: DictConfig) -> dict:
         SyntheticFaceWorld(**data["world"]), families, OmegaConf.to_container(cfg.net, resolve=True), out,
         int(data["size"]), dict(cfg.lofo.pairs), list(cfg.recipe.pseudo_fakes), fit_kwargs, probe,
         {str(k): str(v) for k, v in (cfg.lofo.score or {}).items()}, bool(cfg.lofo.folds),
+        {"recipe": OmegaConf.to_container(cfg.recipe, resolve=True), "provenance": _provenance(cfg, t0)},
         float(cfg.threshold.fpr), int(cfg.lofo.resamples), int(cfg.seed), cfg.device,
     )  # fmt: skip
-    result["recipe"] = OmegaConf.to_container(cfg.recipe, resolve=True)
-    result["provenance"] = _provenance(cfg, t0)
-    (out / "lofo.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
     print(to_markdown(result))
     return result
 

@@ -351,11 +351,10 @@ def _fakes_of(member: str | Callable, pairs: dict[str, Tensor], idx: Tensor, see
         blend, colour = PASTE_VARIANTS[member]
         keys = ("target", "source", "target_mask", "source_mask", "target_landmarks", "source_landmarks")
         return paste_swap(*(pairs[k][idx] for k in keys), blend, colour, seed)
-    t, s = pairs["target"][idx], pairs["source"][idx]
-    with torch.no_grad():
-        out = [member(t[i : i + batch_size], s[i : i + batch_size]).float().cpu()
-               for i in range(0, len(idx), batch_size)]  # fmt: skip
-    return quantize(torch.cat(out))
+    from deepswap.detection.crossplay import make_fakes
+
+    chosen = {"target": pairs["target"][idx], "source": pairs["source"][idx]}
+    return quantize(make_fakes(member, chosen, batch_size))
 
 
 def synthetic_split(

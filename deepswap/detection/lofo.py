@@ -168,6 +168,7 @@ def lofo(
     probe: dict | None = None,
     score: dict[str, str] | None = None,
     folds: bool = True,
+    extra: dict | None = None,
     fpr: float = 0.01,
     resamples: int = 1000,
     seed: int = 0,
@@ -180,7 +181,8 @@ def lofo(
     ``probe``: :class:`FrozenFeatures` kwargs (``arch``, ``weights``), or None for no probe row.
     ``score``: ``{row name: detector file or training checkpoint}``, detectors trained elsewhere (the
     main job's co-trained one) scored as they are on every family's test fakes: rows ``scored``.
-    ``folds=False``: only those rows (no training; only the test split is built)."""
+    ``folds=False``: only those rows (no training; only the test split is built). ``extra`` joins the
+    written JSON (the recipe, provenance)."""
     if len(families) < 2:
         raise ValueError(f"leave-one-family-out needs at least 2 families, got {list(families)}")
     out = Path(out_dir)
@@ -211,6 +213,7 @@ def lofo(
     if probe is not None and folds:
         result["probe"] = linear_probe_rows(splits, families, pseudo, probe, fpr, resamples, seed, log)
     result["seconds"] = round(time.time() - t_all, 1)
+    result.update(extra or {})
     (out / "lofo.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
     (out / "lofo.md").write_text(to_markdown(result) + "\n")
     return result

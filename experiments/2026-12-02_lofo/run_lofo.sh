@@ -1,14 +1,11 @@
 #!/bin/bash
-# waits for the family checkpoints, then LOFO before / after the recipe (frozen worktree /tmp/wtR)
+# waits for the family checkpoints, then LOFO before / after the recipe (frozen worktree /tmp/wtR, commit f03133f).
+# There detect_recipe=generalise was recipe v1: pseudo-fakes + blur up to 3 px (now detect_recipe=generalise_post
+# with sigma: [0.2, 3.0] p_blur: 0.5 p_resize: 0.3 scale: [0.4, 0.9] p_noise: 0.3 noise_std: [0, 0.04] quality: [30, 95]).
+source "$(cd "$(dirname "$0")" && pwd)/families.sh"  # before any cd
 while pgrep -f /tmp/fam/run.sh > /dev/null; do sleep 20; done
 cd /tmp
 PY=/work/main/.venv/bin/python
-F=/tmp/fam
-FAMS=(
- "+lofo.families.deepswap=[/tmp/r10long/checkpoints/last.ckpt,/tmp/r10d_s1/checkpoints/last.ckpt,/tmp/r10d_s2/checkpoints/kimg00004.000.ckpt,/tmp/r10warp/checkpoints/last.ckpt]"
- "+lofo.families.simswap=[$F/simswap_s0/checkpoints/kimg00001.008.ckpt,$F/simswap_s0/checkpoints/last.ckpt,$F/simswap_s1/checkpoints/last.ckpt]"
- "+lofo.families.faceshifter=[$F/faceshifter_s0/checkpoints/kimg00001.008.ckpt,$F/faceshifter_s0/checkpoints/last.ckpt,$F/faceshifter_s1/checkpoints/last.ckpt]"
-)
 COMMON="train.steps=1500 train.eval_every=250 seed=0"
 echo "== before $(date)"
 PYTHONPATH=/tmp/wtR $PY -m deepswap.detect lofo $COMMON detect_recipe=none "${FAMS[@]}" \

@@ -1,12 +1,9 @@
 #!/bin/bash
+# recipe_v2: detect_recipe=generalise at commit ecf56ad (worktree /tmp/wtS; = generalise_post now);
+# pseudo_only: detect_recipe=generalise recipe.postprocess=null (= detect_recipe=generalise now).
+source "$(cd "$(dirname "$0")" && pwd)/families.sh"  # before any cd
 cd /tmp
 PY=/work/main/.venv/bin/python
-F=/tmp/fam
-FAMS=(
- "+lofo.families.deepswap=[/tmp/r10long/checkpoints/last.ckpt,/tmp/r10d_s1/checkpoints/last.ckpt,/tmp/r10d_s2/checkpoints/kimg00004.000.ckpt,/tmp/r10warp/checkpoints/last.ckpt]"
- "+lofo.families.simswap=[$F/simswap_s0/checkpoints/kimg00001.008.ckpt,$F/simswap_s0/checkpoints/last.ckpt,$F/simswap_s1/checkpoints/last.ckpt]"
- "+lofo.families.faceshifter=[$F/faceshifter_s0/checkpoints/kimg00001.008.ckpt,$F/faceshifter_s0/checkpoints/last.ckpt,$F/faceshifter_s1/checkpoints/last.ckpt]"
-)
 COMMON="train.steps=1500 train.eval_every=250 seed=0 lofo.probe=null"
 tag=$1; shift
 echo "== $tag $(date)"
