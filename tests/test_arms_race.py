@@ -6,11 +6,21 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import execute_notebook, make_cfg
 from test_evaluate import ORACLE
 
-from deepswap.detection.arms_race import SCHEMA, arms_race_report, format_report, load_report, main
+from deepswap.detection.arms_race import (
+    SCHEMA,
+    arms_race_report,
+    format_report,
+    format_summary,
+    load_report,
+    main,
+    seed_summary,
+    welch,
+)
 from deepswap.detection.robustness import default_conditions
 from deepswap.train import train
 
@@ -85,8 +95,73 @@ def test_report_schema_shapes_and_consistency(report):
     assert all(Path(f).is_file() for f in rep["files"])
     header = (out / "crossplay_observer.csv").read_text().splitlines()[0]
     assert header == "auc,gen_00000012,gen_00000024"
+    for m in (
+        rep["cross_run"],
+        rep["cross_run_evasion"],
+        rep["unseen"],
+        *(r["evasion"] for r in rep["runs"].values()),
+    ):
+        lo, v, hi = (np.asarray(m[k]) for k in ("lo", "values", "hi"))
+        assert lo.shape == v.shape == hi.shape and (lo <= v + 1e-9).all() and (v <= hi + 1e-9).all()
+    ev = rep["cross_run_evasion"]
+    assert ev["rows"] == names and ev["cols"] == names and _in_unit(ev["values"])
+    summary = rep["summary"]
+    assert set(summary["by_mode"]) == {"observer", "adversarial"}
+    for name, row in summary["per_run"].items():  # one run per mode: the foreign panel is the other run
+        other = names[1 - names.index(name)]
+        assert row["evasion_foreign"] == pytest.approx(ev["values"][names.index(name)][names.index(other)])
+        assert row["evasion_own"] == pytest.approx(ev["values"][names.index(name)][names.index(name)])
+        assert row["gt_l1"] == pytest.approx(rep["runs"][name]["swap_quality"]["model"]["gt_l1"])
+    assert all(not math.isfinite(d["lo"]) for d in summary["adversarial_minus_observer"].values())
     md = format_report(rep)
     assert "unseen: family" in md and "### Swap quality" in md and md.count("| clean |") == 1
+    assert "### Observer vs adversarial over seeds" in md and "(n=1)" in md
+
+
+def test_welch_interval_matches_a_hand_computation():
+    a, b = [0.30, 0.40, 0.35], [0.10, 0.12, 0.08]
+    d = welch(a, b)
+    va, vb = np.var(a, ddof=1) / 3, np.var(b, ddof=1) / 3
+    df = (va + vb) ** 2 / (va**2 / 2 + vb**2 / 2)  # 2.33: t(2) = 4.303
+    assert d["diff"] == pytest.approx(0.25) and d["df"] == pytest.approx(df)
+    assert d["hi"] - d["diff"] == pytest.approx(4.303 * math.sqrt(va + vb)) and d["significant"]
+    assert not welch([0.1, 0.3], [0.2, 0.25])["significant"]
+    assert math.isnan(welch([0.1], [0.2, 0.3])["lo"])
+
+
+def _fake_report(evasion: np.ndarray, modes: list[str], l1: list[float]) -> dict:
+    names = [f"{m}_s{i}" for i, m in enumerate(modes)]
+    auc = 1.0 - evasion.T  # any (det, gen) matrix in [0, 1]
+    runs = {n: {"mode": m, "swap_quality": {"model": {"gt_l1": v}}} for n, m, v in zip(names, modes, l1)}
+    return {
+        "settings": {"fpr": 0.01},
+        "runs": runs,
+        "cross_run_evasion": {"rows": names, "cols": names, "values": evasion.tolist(), "what": "evasion"},
+        "cross_run": {"rows": names, "cols": names, "values": auc.tolist(), "what": "auc"},
+    }
+
+
+def test_seed_summary_uses_only_the_foreign_panel_and_compares_modes():
+    # 2 observer + 2 adversarial runs; row g = generator, column d = detector; the diagonal (own
+    # detector) is set far off so that any leak into the foreign means shows.
+    modes = ["observer", "observer", "adversarial", "adversarial"]
+    e = np.array(
+        [[0.9, 0.10, 0.20, 0.30], [0.12, 0.9, 0.22, 0.32], [0.50, 0.60, 0.9, 0.70], [0.52, 0.62, 0.72, 0.9]]
+    )
+    s = seed_summary(_fake_report(e, modes, [0.10, 0.11, 0.13, 0.14]))
+    per = s["per_run"]
+    assert per["observer_s0"]["evasion_foreign"] == pytest.approx((0.10 + 0.20 + 0.30) / 3)
+    assert per["observer_s0"]["evasion_foreign_observer"] == pytest.approx(0.10)
+    assert per["adversarial_s3"]["evasion_foreign_adversarial"] == pytest.approx(0.72)
+    assert per["adversarial_s2"]["evasion_own"] == pytest.approx(0.9)
+    assert per["observer_s1"]["auc_foreign"] == pytest.approx(1 - (0.12 + 0.22 + 0.32) / 3)
+    obs = s["by_mode"]["observer"]["evasion_foreign"]
+    assert obs["n"] == 2 and obs["mean"] == pytest.approx((0.2 + 0.22) / 2)
+    diff = s["adversarial_minus_observer"]
+    assert diff["evasion_foreign"]["diff"] == pytest.approx(0.61 - 0.21)
+    assert diff["evasion_foreign"]["significant"] and diff["gt_l1"]["diff"] == pytest.approx(0.03)
+    md = format_summary(s)
+    assert "evasion vs foreign panel (all)" in md and "adversarial - observer" in md and "*" in md
 
 
 def test_cli_writes_the_same_report(runs, tmp_path):
@@ -102,4 +177,4 @@ def test_notebook_plots_the_report(report, monkeypatch):
     monkeypatch.setenv("DEEPSWAP_ARMS_RACE", str(report[1] / "arms_race.json"))
     outputs = execute_notebook(NOTEBOOK.name)
     assert not any(o.get("output_type") == "error" for o in outputs)
-    assert sum(o.get("output_type") == "display_data" for o in outputs) == 4, "expected four figures"
+    assert sum(o.get("output_type") == "display_data" for o in outputs) == 5, "expected five figures"

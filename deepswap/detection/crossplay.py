@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from deepswap.detection.metrics import evasion_rate, roc_auc
+from deepswap.detection.metrics import bootstrap_detection, evasion_rate, roc_auc
 from deepswap.detection.postprocess import quantize
 
 Swapper = Callable[[Tensor, Tensor], Tensor]
@@ -35,15 +35,21 @@ SNAPSHOT_RE = re.compile(r"^(det|gen)_(\d+)\.pt$")
 
 @dataclass
 class Matrix:
-    """``values[i, j]`` for row ``rows[i]`` and column ``cols[j]``."""
+    """``values[i, j]`` for row ``rows[i]`` and column ``cols[j]``; ``lo``/``hi``: its 95% bootstrap
+    interval (reals and fakes resampled separately), when asked for."""
 
     values: np.ndarray
     rows: list[str]
     cols: list[str]
     what: str
+    lo: np.ndarray | None = None
+    hi: np.ndarray | None = None
 
     def to_dict(self) -> dict:
-        return {"what": self.what, "rows": self.rows, "cols": self.cols, "values": self.values.tolist()}
+        out = {"what": self.what, "rows": self.rows, "cols": self.cols, "values": self.values.tolist()}
+        if self.lo is not None and self.hi is not None:
+            out |= {"lo": self.lo.tolist(), "hi": self.hi.tolist()}
+        return out
 
     def write(self, out_dir: str | Path, stem: str) -> dict[str, str]:
         """``<stem>.csv`` (first column the row names) and ``<stem>.json`` in ``out_dir``."""
@@ -54,6 +60,10 @@ class Matrix:
             w.writerow([self.what, *self.cols])
             for name, row in zip(self.rows, self.values):
                 w.writerow([name, *(f"{v:.6f}" for v in row)])
+            if self.lo is not None and self.hi is not None:  # the intervals below, one block each
+                for edge, m in (("lo", self.lo), ("hi", self.hi)):
+                    for name, row in zip(self.rows, m):
+                        w.writerow([f"{name} ({edge} 95%)", *(f"{v:.6f}" for v in row)])
         (out / f"{stem}.json").write_text(json.dumps(self.to_dict(), indent=2) + "\n")
         return {"csv": str(out / f"{stem}.csv"), "json": str(out / f"{stem}.json")}
 
@@ -99,19 +109,27 @@ def crossplay_matrix(
     pairs: dict[str, Tensor],
     batch_size: int = 64,
     device: str = "cpu",
+    resamples: int = 0,
 ) -> Matrix:
     """Frame AUC ``(D, G)``: detector ``d`` on ``reals`` (label 0) vs generator ``g``'s swaps of ``pairs``
     (label 1). Each generator runs once (or give its swaps as a tensor); each detector scores the reals
-    once."""
+    once. ``resamples > 0``: also a stratified bootstrap 95% interval per cell (``lo``, ``hi``)."""
     if not detectors:
         raise ValueError("no detectors given")
     fakes = _all_fakes(generators, pairs, batch_size)
     auc = np.zeros((len(detectors), len(fakes)))
+    lo, hi = np.zeros_like(auc), np.zeros_like(auc)
     for i, det in enumerate(detectors.values()):
         real_s = _score(det, reals, batch_size, device)
         for j, fake in enumerate(fakes.values()):
             fake_s = _score(det, fake, batch_size, device)
-            auc[i, j] = roc_auc(np.r_[np.zeros(len(real_s)), np.ones(len(fake_s))], np.r_[real_s, fake_s])
+            y, s = np.r_[np.zeros(len(real_s)), np.ones(len(fake_s))], np.r_[real_s, fake_s]
+            auc[i, j] = roc_auc(y, s)
+            if resamples:
+                b = bootstrap_detection(y, s, resamples=resamples, seed=i * 1000 + j)
+                lo[i, j], hi[i, j] = b["auc_lo"], b["auc_hi"]
+    if resamples:
+        return Matrix(auc, list(detectors), list(fakes), "auc", lo, hi)
     return Matrix(auc, list(detectors), list(fakes), "auc")
 
 
@@ -123,18 +141,30 @@ def evasion_rates(
     fpr: float = 0.01,
     batch_size: int = 64,
     device: str = "cpu",
+    resamples: int = 0,
 ) -> Matrix:
     """Evasion ``(G, D)``: share of generator ``g``'s swaps scored ``<=`` the threshold that lets at most
-    ``fpr`` of the reals through, for each (frozen) detector ``d`` of the panel; 1 = all evade."""
+    ``fpr`` of the reals through, for each (frozen) detector ``d`` of the panel; 1 = all evade.
+    ``resamples > 0``: also a bootstrap 95% interval per cell (reals and swaps resampled separately,
+    so the threshold's own uncertainty is in it)."""
     if not panel_detectors:
         raise ValueError("no panel detectors given")
     fakes = _all_fakes(generators, pairs, batch_size)
     rates = np.zeros((len(fakes), len(panel_detectors)))
+    lo, hi = np.zeros_like(rates), np.zeros_like(rates)
     for j, det in enumerate(panel_detectors.values()):
         real_s = _score(det, reals, batch_size, device)
         for i, fake in enumerate(fakes.values()):
-            rates[i, j] = evasion_rate(real_s, _score(det, fake, batch_size, device), fpr)
-    return Matrix(rates, list(fakes), list(panel_detectors), f"evasion@fpr{fpr:g}")
+            fake_s = _score(det, fake, batch_size, device)
+            rates[i, j] = evasion_rate(real_s, fake_s, fpr)
+            if resamples:  # evasion = 1 - TPR at the same threshold
+                y, s = np.r_[np.zeros(len(real_s)), np.ones(len(fake_s))], np.r_[real_s, fake_s]
+                b = bootstrap_detection(y, s, fpr=fpr, resamples=resamples, seed=i * 1000 + j)
+                lo[i, j], hi[i, j] = 1.0 - b["tpr_hi"], 1.0 - b["tpr_lo"]
+    what = f"evasion@fpr{fpr:g}"
+    if resamples:
+        return Matrix(rates, list(fakes), list(panel_detectors), what, lo, hi)
+    return Matrix(rates, list(fakes), list(panel_detectors), what)
 
 
 # ---------------------------------------------------------------- snapshots
