@@ -58,9 +58,12 @@ def _fake_specs(data: dict, split: str) -> list[str]:
     return list(data["test_fakes"] if split == "test" and data.get("test_fakes") else data["fakes"])
 
 
-def split_factory(data: dict, device: str = "cpu", pseudo_fakes: list[str] | None = None):
+def split_factory(
+    data: dict, device: str = "cpu", pseudo_fakes: list[str] | None = None, sbi_options: dict | None = None
+):
     """``split(name) -> FrameSet`` for a ``configs/detect_data`` config (swap models loaded once);
-    ``pseudo_fakes`` (the recipe's, synthetic data only) join the train split."""
+    ``pseudo_fakes`` (the recipe's, synthetic data only) join the train split; ``sbi_options``: the
+    recipe's self-blend options."""
     cache: dict = {}
     pseudo = list(pseudo_fakes or [])
 
@@ -80,7 +83,9 @@ def split_factory(data: dict, device: str = "cpu", pseudo_fakes: list[str] | Non
             world = SyntheticFaceWorld(**data["world"])
             fakes = {s: cache[s] for s in wanted}
             n = int(data["pairs"][name])
-            return synthetic_split(world, name, n, int(data["size"]), fakes, int(data["seed"]), fresh)
+            return synthetic_split(
+                world, name, n, int(data["size"]), fakes, int(data["seed"]), fresh, sbi_options=sbi_options
+            )
         raise ValueError(f"data.kind must be 'synthetic' or 'ffpp', got {data['kind']!r}")
 
     return split
@@ -122,7 +127,8 @@ def train_cfg(cfg: DictConfig) -> dict:
         raise ValueError("recipe pseudo_fakes need the synthetic world's masks; use detect_data=synthetic "
                          "or data.fakes=[manipulated,sbi] for FF++")  # fmt: skip
     result = run(
-        instantiate(cfg.net), net_config, split_factory(data, cfg.device, list(cfg.recipe.pseudo_fakes)), out,
+        instantiate(cfg.net), net_config,
+        split_factory(data, cfg.device, list(cfg.recipe.pseudo_fakes), _sbi_options(cfg)), out,
         threshold_rule=cfg.threshold.rule, fpr=float(cfg.threshold.fpr),
         steps=int(t.steps), batch_size=int(t.batch_size), lr=float(t.lr), weight_decay=float(t.weight_decay),
         eval_every=int(t.eval_every), select=t.select, seed=int(cfg.seed), device=cfg.device,
@@ -138,6 +144,12 @@ def _postprocess(cfg: DictConfig) -> dict | None:
     """The training post-processing: the recipe's when it has one, else ``train.postprocess``."""
     post = cfg.recipe.postprocess if cfg.recipe.postprocess else cfg.train.postprocess
     return OmegaConf.to_container(post, resolve=True) if post else None
+
+
+def _sbi_options(cfg: DictConfig) -> dict | None:
+    """The recipe's self-blend options (``recipe.sbi``), if any."""
+    sbi = cfg.recipe.get("sbi")
+    return OmegaConf.to_container(sbi, resolve=True) if sbi else None
 
 
 def lofo_cfg(cfg: DictConfig) -> dict:
@@ -162,6 +174,7 @@ def lofo_cfg(cfg: DictConfig) -> dict:
         {str(k): str(v) for k, v in (cfg.lofo.score or {}).items()}, bool(cfg.lofo.folds),
         {"recipe": OmegaConf.to_container(cfg.recipe, resolve=True), "provenance": _provenance(cfg, t0)},
         float(cfg.threshold.fpr), int(cfg.lofo.resamples), int(cfg.seed), cfg.device,
+        sbi_options=_sbi_options(cfg),
     )  # fmt: skip
     print(to_markdown(result))
     return result

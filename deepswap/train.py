@@ -51,6 +51,7 @@ def _detector_kwargs(cfg: DictConfig) -> dict:
         postprocess=OmegaConf.to_container(det.postprocess) if det.postprocess else None,
         seed=cfg.seed,
         pseudo=OmegaConf.to_container(det.pseudo) if det.get("pseudo") else None,
+        sbi=OmegaConf.to_container(det.sbi) if det.get("sbi") else None,
     )
     return {
         "detector": instantiate(det.net),

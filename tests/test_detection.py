@@ -261,6 +261,27 @@ def test_self_blend_changes_only_inside_mask_and_is_deterministic():
     assert single.shape == (3, 32, 32) and single_blend.shape == (1, 32, 32)
 
 
+def test_self_blend_frequency_jitter_softens_or_sharpens_the_source():
+    from deepswap.detection.sbi import _frequency_jitter
+
+    x = smooth_images(64, 32)
+    x = (x + 0.3 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1))).clamp(-1, 1)
+
+    def detail(t):  # high-frequency energy per image
+        return (t - F.avg_pool2d(t, 3, 1, 1, count_include_pad=False)).pow(2).mean((1, 2, 3))
+
+    assert torch.equal(_frequency_jitter(x, torch.Generator().manual_seed(0), 0.0), x)
+    ratio = detail(_frequency_jitter(x, torch.Generator().manual_seed(0), 1.0)) / detail(x)
+    assert (ratio < 0.8).sum() > 16 and (ratio > 1.2).sum() > 16  # about half softened, half sharpened
+    assert ((ratio - 1).abs() < 0.05).sum() == 0  # every image changed at p = 1
+    mask = torch.zeros(64, 1, 32, 32)
+    mask[:, :, 8:24, 8:24] = 1
+    plain, _ = self_blend(x, mask, rng=0, frequency=0.0)
+    jittered, blend = self_blend(x, mask, rng=0, frequency=1.0)
+    outside = (blend == 0).expand_as(x)
+    assert torch.equal(jittered[outside], x[outside]) and not torch.equal(plain, jittered)
+
+
 def test_landmarks_to_mask_convex_hull():
     pts = torch.tensor([[12.0, 12.0], [20.0, 12.0], [16.0, 16.0], [13.0, 20.0], [19.0, 20.0]])
     m = landmarks_to_mask(pts, (32, 32))

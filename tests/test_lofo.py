@@ -114,6 +114,20 @@ def test_a_family_shares_its_fakes_among_its_members(world):
     assert {family_of(f) for f in only.frames} == {"real", "sbi"} and len(only) == 12
 
 
+def test_self_blend_options_reach_the_frames_and_survive_a_subset(world):
+    from deepswap.detection.sbi import check_sbi_options
+
+    plain = synthetic_split(world, "val", 4, SIZE, {"sbi": "sbi"}, sbi_options={"frequency": 0.0})
+    jitter = synthetic_split(world, "val", 4, SIZE, {"sbi": "sbi"}, sbi_options={"frequency": 1.0})
+    assert torch.equal(plain[0]["image"], jitter[0]["image"])  # reals: same
+    assert not torch.equal(plain[4]["image"], jitter[4]["image"])  # self-blends: the option shows
+    assert subset(jitter, {"sbi"}).sbi_options == {"frequency": 1.0}
+    with pytest.raises(ValueError, match="unknown self-blend option.*valid"):
+        check_sbi_options({"freq": 0.5})
+    with pytest.raises(ValueError, match="probability"):
+        check_sbi_options({"frequency": 2})
+
+
 def test_a_pseudo_fake_leaves_the_fold_that_holds_its_kind_out():
     families = {"sbi": ["sbi"], "paste": ["paste_alpha"], "gen": ["a.ckpt"]}
     pseudo = ["sbi", "autoencoder"]

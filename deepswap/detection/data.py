@@ -36,7 +36,7 @@ from deepswap.data.ffpp import read_split
 from deepswap.data.folder import IMAGE_EXTENSIONS, DataError, read_rgb
 from deepswap.detection.manipulations import PASTE_VARIANTS, autoencoder_fakes, paste_swap
 from deepswap.detection.postprocess import quantize
-from deepswap.detection.sbi import self_blend
+from deepswap.detection.sbi import check_sbi_options, self_blend
 
 log = logging.getLogger(__name__)
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -199,6 +199,7 @@ class FrameSet(Dataset):
     ``(N, 1, S, S)`` face masks used by self-blending (default: a soft ellipse). An unreadable frame
     comes back with ``ok = False`` and a zero image; ``problems`` lists ``(path, status)`` of videos that
     gave no frame at all. ``fresh_sbi``: self-blends depend on ``self.epoch`` too (training).
+    ``sbi_options``: keyword arguments of :func:`~deepswap.detection.sbi.self_blend` (e.g. ``frequency``).
     """
 
     def __init__(
@@ -210,8 +211,10 @@ class FrameSet(Dataset):
         seed: int = 0,
         fresh_sbi: bool = False,
         problems: list[tuple[str, str]] | None = None,
+        sbi_options: dict | None = None,
     ) -> None:
         self.frames, self.size = list(frames), int(size)
+        self.sbi_options = check_sbi_options(sbi_options)
         self.memory, self.masks = memory or {}, masks or {}
         self.seed, self.fresh_sbi, self.epoch = int(seed), bool(fresh_sbi), 0
         self.problems = list(problems or [])
@@ -234,7 +237,7 @@ class FrameSet(Dataset):
         mask = self.masks[key][f.frame] if key in self.masks else soft_face_mask(self.size)
         entropy = [self.seed, self.epoch, i] if self.fresh_sbi else [self.seed, i]
         g = torch.Generator().manual_seed(int(np.random.SeedSequence(entropy).generate_state(1)[0]))
-        return quantize(self_blend(x, mask, g)[0])
+        return quantize(self_blend(x, mask, g, **self.sbi_options)[0])
 
     def __getitem__(self, i: int) -> dict:
         f = self.frames[i]
@@ -366,6 +369,7 @@ def synthetic_split(
     seed: int = 0,
     fresh_sbi: bool = False,
     batch_size: int = 64,
+    sbi_options: dict | None = None,
 ) -> FrameSet:
     """A :class:`FrameSet` of ``n`` reals (the pairs' targets) and ``n`` fakes per entry of ``fakes``.
 
@@ -395,7 +399,7 @@ def synthetic_split(
         for i in range(n):
             path, row = ("memory:real", i) if sbi[i] else (f"memory:{key}", i)
             frames.append(Frame(path, row, 1, f"synthetic/{split}/{name}/{i:06d}", bool(sbi[i])))
-    return FrameSet(frames, size, memory, masks, seed=seed, fresh_sbi=fresh_sbi)
+    return FrameSet(frames, size, memory, masks, seed=seed, fresh_sbi=fresh_sbi, sbi_options=sbi_options)
 
 
 def family_of(frame: Frame) -> str:

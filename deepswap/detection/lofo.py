@@ -41,7 +41,10 @@ PSEUDO_PREFIX = "pseudo:"
 def subset(frames: FrameSet, families: set[str]) -> FrameSet:
     """The reals of ``frames`` and the fakes of ``families`` (a view: the images are shared)."""
     kept = [f for f in frames.frames if f.label == 0 or family_of(f) in families]
-    return FrameSet(kept, frames.size, frames.memory, frames.masks, frames.seed, frames.fresh_sbi)
+    return FrameSet(
+        kept, frames.size, frames.memory, frames.masks, frames.seed, frames.fresh_sbi,
+        sbi_options=frames.sbi_options,
+    )  # fmt: skip
 
 
 def fold_families(families: dict[str, list[str]], pseudo: list[str], held: str) -> set[str]:
@@ -54,7 +57,7 @@ def fold_families(families: dict[str, list[str]], pseudo: list[str], held: str) 
 def build_splits(
     world, families: dict[str, list[str]], pseudo: list[str], size: int, pairs: dict[str, int],
     seed: int = 0, device: str = "cpu", log: Callable[[str], None] = print,
-    names: tuple[str, ...] = ("train", "val", "test"),
+    names: tuple[str, ...] = ("train", "val", "test"), sbi_options: dict | None = None,
 ) -> dict[str, FrameSet]:  # fmt: skip
     """The three splits with every family; pseudo-fakes in the train split only (the checkpoint is
     selected on the real fake families). Swap models load once."""
@@ -66,7 +69,14 @@ def build_splits(
         t0 = time.time()
         extra = {PSEUDO_PREFIX + p: [resolved[p]] for p in pseudo} if split == "train" else {}
         out[split] = synthetic_split(
-            world, split, int(pairs[split]), size, {**entries, **extra}, seed, fresh_sbi=split == "train"
+            world,
+            split,
+            int(pairs[split]),
+            size,
+            {**entries, **extra},
+            seed,
+            fresh_sbi=split == "train",
+            sbi_options=sbi_options,
         )
         log(f"lofo: {split} split, {len(out[split])} frames ({time.time() - t0:.0f}s)")
     return out
@@ -174,6 +184,7 @@ def lofo(
     seed: int = 0,
     device: str = "cpu",
     log: Callable[[str], None] = print,
+    sbi_options: dict | None = None,
 ) -> dict:
     """Run every fold; returns (and writes ``lofo.json``, ``lofo.md``) ``{"detector": {family: row},
     "probe": {family: row} | None, "families", "pseudo", "seconds"}``, a row being
@@ -190,7 +201,7 @@ def lofo(
     pairs = pairs or {"train": 2048, "val": 256, "test": 1000}
     pseudo, fit_kwargs, t_all = list(pseudo or []), dict(fit_kwargs or {}), time.time()
     names = ("train", "val", "test") if folds else ("test",)
-    splits = build_splits(world, families, pseudo, size, pairs, seed, device, log, names)
+    splits = build_splits(world, families, pseudo, size, pairs, seed, device, log, names, sbi_options)
     result: dict = {"families": families, "pseudo": pseudo, "pairs": pairs, "detector": {}, "probe": None}
     result["scored"] = score_rows(score or {}, splits["test"], families, fpr, resamples, seed, device, log)
     for held in families if folds else []:

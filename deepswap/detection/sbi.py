@@ -17,6 +17,19 @@ from torch import Tensor
 
 from deepswap.detection.postprocess import gaussian_blur
 
+SBI_OPTIONS = ("max_shift", "max_scale", "frequency")
+
+
+def check_sbi_options(options: dict | None) -> dict:
+    """Self-blend options (``recipe.sbi``, ``detector.sbi``) -> a plain dict, or a clear error."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(SBI_OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown self-blend option(s) {unknown}; valid: {list(SBI_OPTIONS)}")
+    if not 0.0 <= float(options.get("frequency", 0.5)) <= 1.0:
+        raise ValueError(f"sbi frequency is a probability in [0, 1], got {options['frequency']}")
+    return {k: float(v) for k, v in options.items()}
+
 
 def _generator(rng: torch.Generator | int | None) -> torch.Generator | None:
     if rng is None or isinstance(rng, torch.Generator):
@@ -66,6 +79,29 @@ def _colour_jitter(x: Tensor, g: torch.Generator | None) -> Tensor:
     return x.clamp(-1, 1)
 
 
+def _frequency_jitter(x: Tensor, g: torch.Generator | None, p: float) -> Tensor:
+    """``(B, 3, H, W)`` -> with probability ``p`` per image, a change of its frequency content: half of
+    those downscaled by 0.5-0.9 and scaled back up (bilinear: the softness of a warped, resampled
+    paste), half sharpened by an unsharp mask of strength 0.2-0.8 (SBI's source-side Downscale /
+    Sharpen). A real swap's pasted face rarely has the frame's own sharpness."""
+    b, _, h, w = x.shape
+    pick = torch.rand(b, generator=g)
+    down = torch.rand(b, generator=g) < 0.5
+    factor = _uniform(b, 0.5, 0.9, g)
+    amount = _uniform(b, 0.2, 0.8, g)
+    out = []
+    for i in range(b):
+        xi = x[i : i + 1]
+        if pick[i] < p and down[i]:
+            size = (max(2, round(h * float(factor[i]))), max(2, round(w * float(factor[i]))))
+            small = F.interpolate(xi, size=size, mode="bilinear", align_corners=False, antialias=True)
+            xi = F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)
+        elif pick[i] < p:
+            xi = xi + float(amount[i]) * (xi - gaussian_blur(xi, 1.0))
+        out.append(xi)
+    return torch.cat(out).clamp(-1, 1)
+
+
 def _small_affine(x: Tensor, g: torch.Generator | None, max_shift: float, max_scale: float) -> Tensor:
     """``(B, C, H, W)`` -> each image zoomed by <= ``max_scale``, shifted by <= ``max_shift`` of its size."""
     b = x.shape[0]
@@ -100,12 +136,14 @@ def self_blend(
     rng: torch.Generator | int | None = None,
     max_shift: float = 0.03,
     max_scale: float = 0.05,
+    frequency: float = 0.5,
 ) -> tuple[Tensor, Tensor]:
     """Faces ``(B, 3, H, W)`` or ``(3, H, W)`` in [-1, 1], masks ``(B, 1, H, W)``/``(1, H, W)``/``(H, W)``
     in [0, 1] -> ``(fake, blend_mask)`` of the same batch shape.
 
     ``fake = image * (1 - blend_mask) + source * blend_mask`` where ``source`` is the same face after colour
-    jitter and a small random zoom/shift, and ``blend_mask`` is the face mask randomly dilated or eroded,
+    jitter, with probability ``frequency`` a downscale or a sharpening (:func:`_frequency_jitter`; 0 =
+    off), and a small random zoom/shift, and ``blend_mask`` is the face mask randomly dilated or eroded,
     blurred, and scaled by a blend ratio (1 with probability 1/2, else uniform in [0.25, 1)). Outside
     ``blend_mask > 0`` the fake equals the input exactly. Deterministic for a given generator or int seed.
     Use :func:`landmarks_to_mask` to build masks from 5 or 68 landmarks.
@@ -123,7 +161,10 @@ def self_blend(
         )
     g = _generator(rng)  # a CPU generator: all random draws happen on the CPU
     b = x.shape[0]
-    source = _small_affine(_colour_jitter(x, g), g, max_shift, max_scale)
+    source = _colour_jitter(x, g)
+    if frequency > 0:
+        source = _frequency_jitter(source, g, frequency)
+    source = _small_affine(source, g, max_shift, max_scale)
     soft = _soften_mask(m.to(x.device).clamp(0, 1), g)
     ratio = torch.where(torch.rand(b, generator=g) < 0.5, torch.ones(b), _uniform(b, 0.25, 1.0, g))
     blend = soft * ratio.to(soft).view(b, 1, 1, 1)

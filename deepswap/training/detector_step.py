@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from deepswap.detection.metrics import evasion_rate, roc_auc
 from deepswap.detection.postprocess import PostProcess, quantize
 from deepswap.detection.replay import ReplayBuffer
+from deepswap.detection.sbi import check_sbi_options
 
 log = logging.getLogger(__name__)
 MODES = ("off", "observer", "adversarial")
@@ -58,6 +59,7 @@ class CoTraining:
         val_fpr: float = 0.01,
         seed: int = 0,
         pseudo: dict | None = None,
+        sbi: dict | None = None,
     ) -> None:
         if mode not in MODES or mode == "off":
             raise ValueError(f"detector mode {mode!r} needs a detector; use one of {MODES[1:]}")
@@ -75,6 +77,7 @@ class CoTraining:
             )
         self.pseudo = {k: float(v) for k, v in pseudo.items()}
         self.sbi_rng = torch.Generator().manual_seed(int(seed) + 9173)
+        self.sbi_options = check_sbi_options(sbi)
         self.mode = mode
         self.evasion_weight = float(evasion_weight) if mode == "adversarial" else 0.0
         self.share, self.quantize = float(replay["share"]), bool(replay["as_uint8"])
@@ -112,7 +115,7 @@ class CoTraining:
             return targets[:0]
         x = targets[:k].detach().float()
         m = masks[:k].float() if masks is not None else ellipse_mask(x.shape[-1]).expand(k, 1, -1, -1)
-        return self_blend(x, m.to(x.device), self.sbi_rng)[0]
+        return self_blend(x, m.to(x.device), self.sbi_rng, **self.sbi_options)[0]
 
     def batch(self, reals: Tensor, swaps: Tensor, pseudo: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Reals ``(R, 3, H, W)``, swaps ``(B, 3, H, W)`` -> inputs ``(N, 3, H, W)``, labels ``(N,)`` 1=fake.
