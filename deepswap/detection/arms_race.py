@@ -235,7 +235,7 @@ def arms_race_report(
 def welch(a: list[float], b: list[float]) -> dict[str, float]:
     """Mean of ``a`` minus mean of ``b`` with a 95% Welch t-interval (unequal variances; nan with fewer
     than two values on a side). ``significant``: the interval excludes 0."""
-    from deepswap.evaluation.merge import _T975
+    from deepswap.evaluation.merge import t975
 
     na, nb = len(a), len(b)
     d = float(np.mean(a) - np.mean(b)) if na and nb else float("nan")
@@ -244,7 +244,7 @@ def welch(a: list[float], b: list[float]) -> dict[str, float]:
     va, vb = np.var(a, ddof=1) / na, np.var(b, ddof=1) / nb
     se = math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1)) if se > 0 else float(na + nb - 2)
-    t = _T975[min(max(int(df), 1), len(_T975)) - 1] if df < len(_T975) + 1 else 1.96
+    t = t975(df)
     lo, hi = d - t * se, d + t * se
     return {"diff": d, "lo": lo, "hi": hi, "df": float(df), "significant": bool(lo > 0 or hi < 0)}
 
@@ -281,7 +281,7 @@ def seed_summary(report: dict) -> dict:
     95% t-interval over runs, and adversarial - observer with a Welch interval. Metrics: evasion of each
     final generator against the foreign panel (``evasion_foreign``, and split by the panel detectors'
     mode) and against its own detector, the matching AUCs, and the swap quality of ``QUALITY``."""
-    from deepswap.evaluation.merge import _stats
+    from deepswap.evaluation.merge import seed_stats
 
     per_run = _per_run(report)
     modes = sorted({r["mode"] for r in per_run.values()})
@@ -290,7 +290,7 @@ def seed_summary(report: dict) -> dict:
         m: {k: [r[k] for r in per_run.values() if r["mode"] == m and math.isfinite(r[k])] for k in metrics}
         for m in modes
     }
-    by_mode = {m: {k: _stats(v) for k, v in vs.items() if v} for m, vs in values.items()}
+    by_mode = {m: {k: seed_stats(v) for k, v in vs.items() if v} for m, vs in values.items()}
     diff = {}
     if {"observer", "adversarial"} <= set(modes):
         diff = {

@@ -44,6 +44,17 @@ def find_results(paths: list[str | Path]) -> list[Path]:
     return found
 
 
+def t975(df: float) -> float:
+    """Two-sided 95% quantile of Student's t, ``df`` degrees of freedom rounded down (1.96 beyond 30)."""
+    k = int(df)
+    return _T975[max(k, 1) - 1] if k <= len(_T975) else 1.96
+
+
+def seed_stats(values: list[float]) -> dict[str, float]:
+    """Mean, sd and 95% Student-t interval (lo, hi) over runs, and n (nan spread for one run)."""
+    return _stats(values)
+
+
 def _stats(values: list[float]) -> dict[str, float]:
     n = len(values)
     mean = sum(values) / n
