@@ -58,7 +58,9 @@ def test_every_detector_option_composes_and_instantiates(cfg_factory):
 
 
 def test_detector_step_changes_only_the_detector_and_post_processes_both_classes_alike(cfg_factory):
-    cfg = cfg_factory(["detector=small_post", "detector.postprocess.p_jpeg=1", "detector.postprocess.p_blur=0.5"])
+    cfg = cfg_factory(
+        ["detector=small_post", "detector.postprocess.p_jpeg=1", "detector.postprocess.p_blur=0.5"]
+    )
     module = build_module(cfg)
     calls, snaps, applied = [], [], []
     det_step, batch, apply = module._det_step, module.cotrain.batch, module.cotrain.postprocess.apply

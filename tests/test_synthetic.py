@@ -229,6 +229,25 @@ def test_ground_truth_differs_from_target_only_inside_the_face_regions():
         assert float((t.image - g.image).abs().amax()) > 0.3  # and the faces themselves do differ
 
 
+def test_every_corner_of_the_factor_cube_renders_finite(world):
+    """Factors are valid anywhere in [0, 1]: the extremes (e.g. jaw_shape = 1, a pointed chin) render."""
+    k_id, k_attr = len(world.identity_names), len(world.attribute_names)
+    ids = torch.tensor([0.0, 1.0]).repeat_interleave(2)[:, None].expand(4, k_id)
+    attrs = torch.tensor([0.0, 1.0]).repeat(2)[:, None].expand(4, k_attr)
+    base_id, base_attr = world.identity_factors(0), world.attribute_factors("train", 0)
+    one_hot = []
+    for j in range(k_id):
+        for v in (0.0, 1.0):
+            x = base_id.clone()
+            x[j] = v
+            one_hot.append(x)
+    ids = torch.cat([ids, torch.stack(one_hot)])
+    attrs = torch.cat([attrs, base_attr.expand(len(one_hot), -1)])
+    out = world.render(ids, attrs, 48)
+    for name in ("image", "mask", "landmarks"):
+        assert torch.isfinite(getattr(out, name)).all(), name
+
+
 def test_factor_vectors_in_unit_range_and_shape_checked(world):
     assert 0 <= world.identity_factors(0).min() and world.identity_factors(0).max() <= 1
     with pytest.raises(ValueError, match="factors"):

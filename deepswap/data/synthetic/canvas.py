@@ -78,26 +78,33 @@ def make_canvas(p: Params, size: int) -> Canvas:
     return Canvas(x=x, y=y, xf=xf, yf=yf, inv=q["_inv"], p=arrays, q=q, size=size)
 
 
-def crop(cv: Canvas, img: Tensor, x0: Array, x1: Array, y0: Array, y1: Array) -> tuple[Canvas, Tensor]:
+def crop(
+    cv: Canvas,
+    img: Tensor,
+    x0: Array,
+    x1: Array,
+    y0: Array,
+    y1: Array,
+    within: tuple[Array, Array, Array, Array] | None = None,
+) -> tuple[Canvas, Tensor]:
     """Face-frame box per image ((B,) float64 bounds) -> cropped canvas and the view of img it covers.
 
     The crop holds, for every image of the batch, the pixels of its box (turned into the image frame)
     plus a two-pixel margin for anti-aliasing. Painting into the returned view paints into ``img``.
+    ``within``: a second face-frame box (x0, x1, y0, y1); the crop is then the pixels of both crops.
     """
-    p, n = cv.p, cv.size
-    cs, sn, k = p["cos_roll"][:, None], p["sin_roll"][:, None], p["scale"][:, None]
-    xs = np.stack(np.broadcast_arrays(x0, x1, x0, x1), 1)
-    ys = np.stack(np.broadcast_arrays(y0, y0, y1, y1), 1)
-    c0, c1 = _pixel_range(p["cx"][:, None] + k * (cs * xs - sn * ys), n)
-    r0, r1 = _pixel_range(p["cy"][:, None] + k * (sn * xs + cs * ys), n)
-    rows, cols = slice(r0, r1), slice(c0, c1)
+    n = cv.size
+    rows, cols = _pixel_box(cv.p, n, x0, x1, y0, y1)
+    if within is not None:
+        rows2, cols2 = _pixel_box(cv.p, n, *within)
+        rows, cols = _intersect(rows, rows2), _intersect(cols, cols2)
     sub = Canvas(
         x=cv.x[:, :, cols],
         y=cv.y[:, rows],
         xf=cv.xf[:, rows, cols].contiguous(),
         yf=cv.yf[:, rows, cols].contiguous(),
         inv=cv.inv,
-        p=p,
+        p=cv.p,
         q=cv.q,
         size=n,
         rows=rows,
@@ -105,6 +112,23 @@ def crop(cv: Canvas, img: Tensor, x0: Array, x1: Array, y0: Array, y1: Array) ->
         clip=cv.clip if isinstance(cv.clip, float) else cv.clip[:, rows, cols],
     )
     return sub, img[:, :, rows, cols]
+
+
+def _pixel_box(
+    p: dict[str, Array], n: int, x0: Array, x1: Array, y0: Array, y1: Array
+) -> tuple[slice, slice]:
+    """Face-frame box per image -> the rows and columns of an ``n`` px image that cover it in every image."""
+    cs, sn, k = p["cos_roll"][:, None], p["sin_roll"][:, None], p["scale"][:, None]
+    xs = np.stack(np.broadcast_arrays(x0, x1, x0, x1), 1)
+    ys = np.stack(np.broadcast_arrays(y0, y0, y1, y1), 1)
+    c0, c1 = _pixel_range(p["cx"][:, None] + k * (cs * xs - sn * ys), n)
+    r0, r1 = _pixel_range(p["cy"][:, None] + k * (sn * xs + cs * ys), n)
+    return slice(r0, r1), slice(c0, c1)
+
+
+def _intersect(a: slice, b: slice) -> slice:
+    start = max(a.start, b.start)
+    return slice(start, max(min(a.stop, b.stop), start))
 
 
 def _pixel_range(coord: Tensor, size: int) -> tuple[int, int]:

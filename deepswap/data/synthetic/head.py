@@ -13,6 +13,8 @@ from deepswap.data.synthetic.canvas import Canvas, crop
 from deepswap.data.synthetic.raster import capsule, cover, ellipse, paint, smooth_union
 
 Tensor = torch.Tensor
+_ONE = torch.tensor(1.0)
+_MIN_JAW_RX = 1e-4  # face units: about 1/80 of a pixel at 256 px, so only a pointed chin changes
 
 _FAR = 4.0  # a face-frame distance beyond the image in every direction
 RIM = 0.07  # width of the shading ramp inside the face outline, face units
@@ -86,15 +88,19 @@ def head(img: Tensor, cv: Canvas) -> Tensor:
     jc = q["jaw_c"]
     # the cranium's lower half is short, so the jaw alone draws the lower face (cheek width, jaw shape)
     d_top = ellipse(xf, yf, w, torch.where(yf < 0, h * 0.93, jc + h * 0.2))
-    t = ((yf - jc) / (h - jc)).clamp(0.0, 1.0)
-    jaw_rx = q["jaw_w"] * (1 - q["jaw_point"] * t * t)
-    d_jaw = ellipse(xf - q["jaw_x"] * t, yf - jc, jaw_rx, h - jc)
+    yj = yf - jc
+    t = (yj / (h - jc)).clamp_(0.0, 1.0)
+    jaw_rx = torch.addcmul(q["jaw_w"], t * t, q["jaw_w"] * q["jaw_point"], value=-1.0)
+    # jaw_shape = 1 makes the chin a point (radius 0 there, a 0 / 0 in the distance): keep it positive
+    jaw_rx.clamp_(min=_MIN_JAW_RX)
+    d_jaw = ellipse(torch.addcmul(xf, t, q["jaw_x"], value=-1.0), yj, jaw_rx, h - jc)
     d = smooth_union(d_top, d_jaw, 0.08)
-    a = cover(d - OUTLINE, cw.inv)  # the face includes its ink outline
+    a = cover(d, cw.inv, OUTLINE)  # the face includes its ink outline
     paint(iw, a, q["skin"])
-    rim = (1 + d / RIM).clamp(0.0, 1.0) * a  # soft shading inside the outline: it follows the face shape
-    paint(iw, rim * 0.45, q["skin"] * 0.7)
-    paint(iw, cover(d.abs() - OUTLINE, cw.inv) * 0.75, q["skin"] * 0.45)
+    # soft shading inside the outline: it follows the face shape
+    rim = d.mul(0.45 / RIM).add_(0.45).clamp_(0.0, 0.45).mul_(a)
+    paint(iw, rim, q["skin"] * 0.7)
+    paint(iw, cover(d.abs_(), cw.inv, OUTLINE, 0.75), q["skin"] * 0.45)
     return _accumulate(cv, None, cw, a)
 
 
@@ -128,10 +134,11 @@ def shading(img: Tensor, cv: Canvas, fg: Tensor) -> None:
     q = cv.q
     nx, ny = cv.xf / q["hW"], cv.yf / q["hH"]
     k = q["light_k"]
-    lit = (q["light_x"] * nx + q["light_y"] * ny) * k
-    r2 = (nx * nx + ny * ny).clamp_(max=1.5)
-    shade = 1 + lit - 0.15 * k - 0.12 * r2 * r2
-    img.mul_(1 + fg.unsqueeze(1) * (shade.unsqueeze(1) - 1))
+    # shade - 1 = lit - 0.15 k - 0.12 r2^2, lit = (light . n) k, r2 = |n|^2 up to 1.5
+    shade = (nx * (q["light_x"] * k)).addcmul_(ny, q["light_y"] * k).sub_(0.15 * k)
+    r2 = nx.mul_(nx).addcmul_(ny, ny).clamp_(max=1.5)
+    shade.addcmul_(r2, r2, value=-0.12)
+    img.mul_(torch.addcmul(_ONE, fg, shade).unsqueeze(1))
     img.clamp_(0.0, 1.0)
 
 
