@@ -22,7 +22,7 @@ from deepswap.faces.align import (
     transform_points,
 )
 from deepswap.faces.tracking import LandmarkSmoother
-from deepswap.faces.video import read_image
+from deepswap.faces.video import MediaError, read_image
 
 ARCFACE_112 = np.array(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]]
@@ -264,3 +264,53 @@ def test_pack_sessions_take_a_thread_cap(tmp_path):
     _tiny_recogniser(tmp_path / "w600k_r50.onnx")
     model = _load_pack(tmp_path, "cpu", threads=1)["recognition"]
     assert model.session.get_session_options().intra_op_num_threads == 1
+
+
+def test_prefetch_keeps_order_passes_errors_and_stops_early():
+    from deepswap.faces.video import prefetch
+
+    assert list(prefetch(iter(range(50)), depth=3)) == list(range(50))
+
+    def failing():
+        yield 1
+        yield 2
+        raise MediaError("cannot read clip.mp4: broken")
+
+    got = []
+    with pytest.raises(MediaError, match="broken"):
+        for item in prefetch(failing(), depth=1):
+            got.append(item)
+    assert got == [1, 2]
+
+    closed = []
+
+    def endless():
+        try:
+            i = 0
+            while True:
+                yield i
+                i += 1
+        finally:
+            closed.append(True)
+
+    it = prefetch(endless(), depth=2)
+    assert [next(it) for _ in range(5)] == [0, 1, 2, 3, 4]
+    it.close()  # the thread stops and closes the source
+    assert closed == [True]
+
+
+def test_background_video_writer_writes_every_frame_in_order(tmp_path):
+    from deepswap.faces.video import VideoWriter, iter_frames
+
+    frames = [np.full((48, 64, 3), 20 * k, np.uint8) for k in range(10)]
+    paths = {}
+    for background in (False, True):
+        paths[background] = tmp_path / f"clip_{background}.avi"
+        with VideoWriter(paths[background], 5, (64, 48), background=background, depth=2) as w:
+            for f in frames:
+                w.write(f)
+        assert w.frames == 10
+    plain, threaded = list(iter_frames(paths[False])), list(iter_frames(paths[True]))
+    assert len(threaded) == 10
+    assert all(np.array_equal(a, b) for a, b in zip(plain, threaded))  # same bytes, same order
+    assert [round(f.mean() / 20) for f in threaded] == list(range(10))

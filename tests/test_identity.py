@@ -81,6 +81,12 @@ def test_synthetic_encoder_is_cached_by_config(tmp_path, caplog):
         synthetic_identity_encoder(**{**kwargs, "objective": "triplet"})
     synthetic_identity_encoder(**{**kwargs, "adversarial_eps": 0.0})
     assert len(list(tmp_path.glob("*.pt"))) == 2, "eps 0 is the plain encoder (its cache key unchanged)"
+    caplog.clear()
+    in_child = synthetic_identity_encoder(**{**kwargs, "seed": 6, "fresh_process": True})
+    assert "in a fresh process" in caplog.text and "loaded from cache" in caplog.text, caplog.text
+    assert len(list(tmp_path.glob("*.pt"))) == 3, "the child trains under the same cache key"
+    again = synthetic_identity_encoder(**{**kwargs, "seed": 6})
+    assert all(torch.equal(a, b) for a, b in zip(in_child.state_dict().values(), again.state_dict().values()))
 
 
 def test_fast_adversarial_examples_stay_in_the_ball_and_raise_the_loss():

@@ -8,9 +8,11 @@ encoder the wheel lacks. OpenCV neither reads nor writes audio.
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import subprocess
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -100,6 +102,56 @@ def iter_frames(path: str | Path) -> Iterator[np.ndarray]:
         cap.release()
 
 
+_DONE = object()
+
+
+def prefetch(items: Iterable, depth: int = 8) -> Iterator:
+    """Iterate ``items`` in a background thread, at most ``depth`` ahead -> the same items, in order.
+
+    For :func:`iter_frames`: OpenCV releases the GIL while it decodes, so decoding overlaps the
+    caller's work. An exception raised by ``items`` is raised here, at the item where it happened.
+    Closing the iterator early (``break``, garbage collection) stops the thread."""
+    buffer: queue.Queue = queue.Queue(max(int(depth), 1))
+    stop = threading.Event()
+
+    def put(entry) -> bool:  # False once the consumer has stopped
+        while not stop.is_set():
+            try:
+                buffer.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    break
+            else:
+                put((_DONE, None))
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, raised there
+            put((_DONE, e))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=work, name="deepswap-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = buffer.get()
+            if item is _DONE:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _open(path: str | Path) -> cv2.VideoCapture:
     path = Path(path)
     if not path.is_file():
@@ -112,9 +164,17 @@ def _open(path: str | Path) -> cv2.VideoCapture:
 
 
 class VideoWriter:
-    """``write(rgb_frame)`` to ``path`` (.mp4: mp4v, .avi: MJPG) at ``fps``; a context manager."""
+    """``write(rgb_frame)`` to ``path`` (.mp4: mp4v, .avi: MJPG) at ``fps``; a context manager.
 
-    def __init__(self, path: str | Path, fps: float, size: tuple[int, int]):
+    ``background=True`` encodes in a worker thread (OpenCV releases the GIL while it encodes), up to
+    ``depth`` frames behind: ``write`` returns once the frame is queued, and ``close`` waits for the
+    rest. An encoder error is raised by the next ``write`` or by ``close``. Either way the frames are
+    written in order, and ``frames`` counts those handed to ``write``; a frame must not be changed
+    after it is handed over."""
+
+    def __init__(
+        self, path: str | Path, fps: float, size: tuple[int, int], background: bool = False, depth: int = 8
+    ):
         self.path = Path(path)
         codec = WRITE_CODECS.get(self.path.suffix.lower())
         if codec is None:
@@ -127,23 +187,60 @@ class VideoWriter:
         if not self._writer.isOpened():
             raise MediaError(f"cannot write {self.path}: OpenCV could not open a {codec} writer")
         self.frames = 0
+        self._error: BaseException | None = None
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._queue = queue.Queue(max(int(depth), 1))
+            self._thread = threading.Thread(target=self._encode, name="deepswap-encode", daemon=True)
+            self._thread.start()
+
+    def _encode(self) -> None:
+        while True:
+            frame = self._queue.get()
+            if frame is None:
+                return
+            if self._error is None:
+                try:
+                    self._writer.write(np.ascontiguousarray(frame[..., ::-1]))
+                except BaseException as e:  # noqa: BLE001 - raised by the next write() or close()
+                    self._error = e
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise MediaError(f"cannot write {self.path}: the video encoder failed ({error})") from error
 
     def write(self, frame: np.ndarray) -> None:
         if (frame.shape[1], frame.shape[0]) != self.size:
             raise ValueError(
                 f"frame is {frame.shape[1]}x{frame.shape[0]}, the video {self.size[0]}x{self.size[1]}"
             )
-        self._writer.write(np.ascontiguousarray(frame[..., ::-1]))
+        self._raise()
+        if self._queue is not None:
+            self._queue.put(frame)
+        else:
+            self._writer.write(np.ascontiguousarray(frame[..., ::-1]))
         self.frames += 1
 
     def close(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
         self._writer.release()
+        self._raise()
 
     def __enter__(self) -> VideoWriter:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+            return
+        try:  # already failing: do not hide that error behind an encoder one
+            self.close()
+        except MediaError:
+            pass
 
 
 def check_writable(path: str | Path) -> Path:

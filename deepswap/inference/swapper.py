@@ -48,6 +48,7 @@ from deepswap.faces.video import (
     copy_audio,
     iter_frames,
     load_rgb,
+    prefetch,
     video_info,
     write_image,
 )
@@ -328,25 +329,30 @@ class FaceSwapper:
         smoother = LandmarkSmoother(enabled=self.smoothing)
         finder = KeyframeFaces(self.analyser, self.detect_every)
         self.timings.clear()
-        frames = iter_frames(video_path)
-        with (
-            VideoWriter(out_path, info["fps"], (info["width"], info["height"])) as writer,
-            tqdm(total=info["frames"] or None, disable=not progress, unit="frame", desc="swap") as bar,
-        ):
-            while True:
-                t0 = time.perf_counter()
-                chunk = [f for _, f in zip(range(self.batch_size), frames)]
-                t0 = self._timed("decode", t0)
-                if not chunk:
-                    break
-                done = self._swap_chunk(
-                    chunk, report, (finder, smoother), source_id, face_index, ref, info["fps"]
-                )
-                t0 = time.perf_counter()
-                for frame in done:
-                    writer.write(frame)
-                self._timed("encode", t0)
-                bar.update(len(chunk))
+        frames = prefetch(iter_frames(video_path), 2 * self.batch_size)  # decoding in a thread
+        try:
+            with (
+                VideoWriter(
+                    out_path, info["fps"], (info["width"], info["height"]), background=True
+                ) as writer,
+                tqdm(total=info["frames"] or None, disable=not progress, unit="frame", desc="swap") as bar,
+            ):
+                while True:
+                    t0 = time.perf_counter()
+                    chunk = [f for _, f in zip(range(self.batch_size), frames)]
+                    t0 = self._timed("decode", t0)
+                    if not chunk:
+                        break
+                    done = self._swap_chunk(
+                        chunk, report, (finder, smoother), source_id, face_index, ref, info["fps"]
+                    )
+                    t0 = time.perf_counter()
+                    for frame in done:
+                        writer.write(frame)
+                    self._timed("encode", t0)
+                    bar.update(len(chunk))
+        finally:
+            frames.close()  # stops the decoding thread
         report.frames = writer.frames
         report.audio = copy_audio(video_path, out_path)
         report.provenance = _tag(out_path, {**self.metadata, "faces_swapped": report.faces_swapped})

@@ -17,6 +17,9 @@ import hashlib
 import json
 import logging
 import math
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -324,6 +327,7 @@ def synthetic_identity_encoder(
     tau: float = 0.1,
     pool: int = 0,
     adversarial_eps: float = 0.0,
+    fresh_process: bool = False,
 ) -> nn.Module:
     """A frozen identity encoder trained on the synthetic world's train identities (cached).
 
@@ -335,6 +339,12 @@ def synthetic_identity_encoder(
     argument and the code of the renderer and encoders. Training happens at most once at a time (a file
     lock), so DDP ranks share it. The encoder's ``test_top1`` (retrieval on the test identities, see
     :func:`identity_retrieval`) is logged, cached and set as an attribute.
+
+    ``fresh_process``: on a cache miss, train in a child Python process whose OpenMP threads busy-wait
+    (``OMP_WAIT_POLICY=ACTIVE``), with this process's torch thread count, then load its cache file.
+    deepswap sets ``PASSIVE`` for its own processes (busy-waiting threads crawl when data-loader
+    workers share the cores); the encoders' training has no workers and runs 1.5-1.7x faster with
+    ``ACTIVE`` on 2 cores. If the child fails, training happens here instead (with a warning).
     """
     from deepswap.data.synthetic import SyntheticFaceWorld
 
@@ -352,12 +362,17 @@ def synthetic_identity_encoder(
     }  # fmt: skip
     if adversarial_eps:  # only when set, so the cache keys of existing encoders stay the same
         spec["adversarial_eps"] = float(adversarial_eps)
+    child_args = dict(
+        json.loads(json.dumps(spec)), cache_dir=str(cache_dir), adversarial_eps=float(adversarial_eps)
+    )
     w = SyntheticFaceWorld(**spec["world"])
     if objective == "factors":
         spec["encoder"]["num_identity"] = w.num_identity_factors
     spec["code"] = _code_digest(spec["encoder"].get("_target_"))
     path = Path(cache_dir).expanduser() / f"{config_hash(spec)}.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
+    if fresh_process and not path.is_file():
+        _train_in_child(child_args)  # writes the cache file that the code below then loads
     with FileLock(str(path) + ".lock"):
         torch.manual_seed(seed)
         net = instantiate(OmegaConf.create(spec["encoder"]))
@@ -387,6 +402,26 @@ def synthetic_identity_encoder(
         torch.save(payload, tmp)
         tmp.replace(path)
         return net.eval().requires_grad_(False)
+
+
+def _train_in_child(args: dict) -> None:
+    """Run :func:`synthetic_identity_encoder` (``args``, plain values) in a child process with
+    busy-waiting OpenMP threads; the child's log lines go to this process's stderr."""
+    code = (
+        "import json, logging, sys\n"
+        "logging.basicConfig(level=logging.INFO, stream=sys.stderr,\n"
+        "    format='[%(asctime)s][%(name)s][%(levelname)s] - %(message)s')\n"
+        "from deepswap.training.identity import synthetic_identity_encoder\n"
+        "synthetic_identity_encoder(**json.loads(sys.stdin.read()))\n"
+    )
+    env = {**os.environ, "OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": str(torch.get_num_threads())}
+    log.info("training the identity encoder in a fresh process (OMP_WAIT_POLICY=ACTIVE)")
+    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(args), text=True, env=env)
+    if done.returncode != 0:
+        log.warning(
+            "the identity encoder's training process failed (exit %d); training in this process",
+            done.returncode,
+        )
 
 
 def _fit(net: nn.Module, world, spec: dict, augment) -> None:
