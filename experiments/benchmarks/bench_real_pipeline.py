@@ -15,6 +15,9 @@ The fixtures' SCRFD graph has a fixed 640 x 640 input, so insightface ignores ``
 (it warns "det_size is already set"): the det320 rows equal det640 up to noise; a pack with a
 dynamic-shape detector (buffalo_l's det_10g) honours it. Detection cost then falls with the area.
 
+``swap_video`` decodes and encodes in background threads (OpenCV releases the GIL): its decode and
+encode columns are the main thread's waits, and the total includes the writer's final drain.
+
 Flicker: mean absolute frame-to-frame change of the output inside the faces (outlines of SCRFD at
 640 on the original frames), divided by the same on the original clip (1.0: no flicker added).
 
