@@ -257,3 +257,18 @@ def test_keyframe_tracking_follows_the_detector_between_keyframes(analyser, phot
         assert len(tracked) == len(detected) == 1
         assert np.abs(tracked[0].kps - detected[0].kps).max() < 4.0  # px, on a ~230 px face
     assert tracker.keyframes == 2
+
+
+def test_keyframe_tracking_redetects_a_face_lost_inside_the_frame(analyser, photos):
+    """A cut between keyframes: the tracked face is lost in mid-frame, so the detector runs at once
+    (before, the new face went unswapped until the next keyframe)."""
+    from deepswap.faces.keyframes import KeyframeFaces
+
+    obama, newton = (read_image(photos[n]) for n in ("obama.jpg", "newton.png"))
+    frames = [cv2.resize(obama, (640, 640)), cv2.resize(newton, (640, 640)), cv2.resize(newton, (640, 640))]
+    tracker = KeyframeFaces(analyser, interval=4)
+    found = [tracker.detect(f) for f in frames]
+    detected = analyser.detect(frames[1])
+    assert [len(f) for f in found] == [1, 1, 1] and len(detected) == 1
+    assert np.abs(found[1][0].kps - detected[0].kps).max() < 1e-3  # the detector's own points
+    assert tracker.keyframes == 2 and tracker.redetections == 1

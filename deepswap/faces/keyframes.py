@@ -4,9 +4,13 @@ The detector (SCRFD) is the costly stage of a video swap on a CPU: about 10x the
 128 px pipeline. :class:`KeyframeFaces` runs it on every ``interval``-th frame only; on the frames in
 between each face's 5 points are carried from the previous frame by pyramidal Lucas-Kanade optical
 flow (``cv2.calcOpticalFlowPyrLK`` on the grey frame, a few ms at 720p), and its box follows them (the
-similarity between the old and new points). A face whose points cannot be followed is dropped until
-the next keyframe; a face that enters is found at the next keyframe (at most ``interval - 1`` frames
-late). Landmark smoothing (``deepswap.faces.tracking``) still runs on the result.
+similarity between the old and new points). A face whose points cannot be followed makes the frame a
+keyframe (the detector runs on it) unless the face was at the frame's edge, leaving it: such a face is
+dropped until the next keyframe. Without that re-detection a face lost inside the frame goes unswapped
+for up to ``interval - 1`` frames, which shows as the face blinking between the swap and the original
+(a pan over the Solvay 1927 photo lost a quarter of its faces between keyframes). A face that enters
+is found at the next keyframe (at most ``interval - 1`` frames late). Landmark smoothing
+(``deepswap.faces.tracking``) still runs on the result.
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ class KeyframeFaces:
     ``interval=1`` detects on every frame. ``max_error``: Lucas-Kanade's per-point error above which
     a face counts as lost. Per video: make a new one (it keeps the previous frame)."""
 
-    def __init__(self, analyser, interval: int = 4, max_error: float = 30.0):
+    def __init__(self, analyser, interval: int = 4, max_error: float = 30.0, edge: float = 0.1):
         if interval < 1:
             raise ValueError(f"interval must be >= 1, got {interval}")
         self.analyser, self.interval, self.max_error = analyser, int(interval), float(max_error)
+        self.edge = float(edge)  # a lost face within edge x its box size of a border counts as leaving
         self.frame = 0
         self.keyframes = 0
+        self.redetections = 0  # keyframes forced by a face lost inside the frame
         self._grey: np.ndarray | None = None
         self._faces: list[Face] = []
 
@@ -45,23 +51,32 @@ class KeyframeFaces:
             faces = self.analyser.detect(image)
             self.keyframes += 1
         else:
-            faces = self._follow(self._grey, grey, self._faces)
+            faces, lost_inside = self._follow(self._grey, grey, self._faces)
+            if lost_inside:
+                faces = self.analyser.detect(image)
+                self.keyframes += 1
+                self.redetections += 1
         self.frame += 1
         self._grey, self._faces = grey, faces
         return [replace(f) for f in faces]
 
-    def _follow(self, before: np.ndarray, after: np.ndarray, faces: list[Face]) -> list[Face]:
+    def _follow(self, before: np.ndarray, after: np.ndarray, faces: list[Face]) -> tuple[list[Face], bool]:
+        """-> (the faces followed, whether one was lost away from the frame's edges)."""
         if not faces:
-            return []
+            return [], False
         points = np.concatenate([f.kps for f in faces]).astype(np.float32).reshape(-1, 1, 2)
         moved, ok, err = cv2.calcOpticalFlowPyrLK(before, after, points, None, **LK_PARAMS)
         moved, ok, err = moved.reshape(-1, 5, 2), ok.reshape(-1, 5), err.reshape(-1, 5)
-        out = []
+        out, lost_inside = [], False
+        h, w = after.shape[:2]
         for face, new, good, error in zip(faces, moved, ok, err):
             if not good.all() or error.max() > self.max_error:
+                x0, y0, x1, y1 = face.bbox[:4]
+                m = self.edge * max(x1 - x0, y1 - y0)
+                lost_inside |= bool(x0 > m and y0 > m and x1 < w - 1 - m and y1 < h - 1 - m)
                 continue
             m = similarity(face.kps, new)
             corners = transform_points(face.bbox.reshape(2, 2), m)
             bbox = np.concatenate([corners.min(0), corners.max(0)]).astype(np.float32)
             out.append(replace(face, bbox=bbox, kps=new.astype(np.float32)))
-        return out
+        return out, lost_inside

@@ -2,8 +2,8 @@
 
 Clips (made here from the ``make fixtures`` photos): "one face", a slow zoom and pan over obama.jpg;
 "crowd", a pan over the Solvay 1927 photo (up to ~15 faces in view). Model: deepswap's default
-DeepSwap-Lite at 128 px with random weights (the cost does not depend on them), exported with
-``python -m deepswap.export --format inswapper`` for the insightface side.
+DeepSwap-Lite at 128 px, random or from ``--checkpoint`` (the cost does not depend on the weights),
+exported with ``python -m deepswap.export --format inswapper`` for the insightface side.
 
 - insightface: SCRFD on every frame at its default 640 x 640, then ``INSwapper.get(frame, face,
   source, paste_back=True)`` per face (what roop and FaceFusion build on).
@@ -18,10 +18,28 @@ dynamic-shape detector (buffalo_l's det_10g) honours it. Detection cost then fal
 ``swap_video`` decodes and encodes in background threads (OpenCV releases the GIL): its decode and
 encode columns are the main thread's waits, and the total includes the writer's final drain.
 
-Flicker: mean absolute frame-to-frame change of the output inside the faces (outlines of SCRFD at
-640 on the original frames), divided by the same on the original clip (1.0: no flicker added).
+Flicker, inside the faces (outlines of SCRFD at 640 on the original frames), two figures:
 
-    python experiments/benchmarks/bench_real_pipeline.py --frames 48 --threads 2
+- ``flicker``, the issue's: mean absolute frame-to-frame change of the output over the original's.
+  On a moving camera it counts motion too: a blurrier output scores lower, and output = original
+  scores 1.0, so it cannot say which pipeline flickers.
+- ``warp+``: the motion-compensated change (the "warping error" of video temporal-consistency work,
+  Lai et al., ECCV 2018): frame k-1 warped onto frame k by the clip's known camera motion, mean
+  absolute difference in grey levels, minus the same on the original clip (its resampling and codec
+  floor). 0: no flicker added. Its paired difference, deepswap minus insightface over frames, is
+  printed with a 95% bootstrap interval.
+
+``no wm`` rows replace the provenance watermark by a copy (benchmark only): the watermark is
+content-adaptive (it pushes the DCT coefficients that need it least), so under camera motion it
+changes from frame to frame; these rows show how much of deepswap's warp+ it is.
+
+``--checkpoint``: a trained deepswap checkpoint whose EMA generator runs at 128 px in both pipelines
+(fully convolutional, so a 64 px main-job generator works); the source is then a held-out synthetic
+face embedded by the checkpoint's own encoder. Random weights give the same timings but say nothing
+about flicker.
+
+    python experiments/benchmarks/bench_real_pipeline.py --frames 48 --threads 2 \
+        [--checkpoint logs/train/runs/<run>/checkpoints/last.ckpt]
 """
 
 from __future__ import annotations
@@ -39,13 +57,14 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from hydra.utils import instantiate  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
 
 from deepswap.faces.analyser import FaceAnalyser  # noqa: E402
 from deepswap.faces.region import face_outline  # noqa: E402
 from deepswap.faces.video import VideoWriter, iter_frames, read_image  # noqa: E402
 from deepswap.inference.model import SwapModel  # noqa: E402
 from deepswap.inference.swapper import FaceSwapper  # noqa: E402
-from deepswap.models.generators.deepswap_lite import DeepSwapLiteGenerator  # noqa: E402
 from deepswap.models.identity.conv import ConvIdentityEncoder  # noqa: E402
 
 W, H = 1280, 720
@@ -59,10 +78,13 @@ def fixtures() -> Path:
     return root
 
 
-def make_clip(image: np.ndarray, path: Path, frames: int, zoom: tuple[float, float], pan: float) -> Path:
+def make_clip(
+    image: np.ndarray, path: Path, frames: int, zoom: tuple[float, float], pan: float
+) -> tuple[Path, list[np.ndarray]]:
     """A 1280x720 clip of windows moving over ``image`` (scale ``zoom[0]`` -> ``zoom[1]``, ``pan`` of
-    the free width left to right)."""
+    the free width left to right) -> (its path, each frame's 2x3 affine from photo to frame)."""
     h, w = image.shape[:2]
+    affines = []
     with VideoWriter(path, 25, (W, H)) as writer:
         for t in np.linspace(0, 1, frames):
             scale = zoom[0] + (zoom[1] - zoom[0]) * t
@@ -70,32 +92,55 @@ def make_clip(image: np.ndarray, path: Path, frames: int, zoom: tuple[float, flo
             x0 = (w - cw) * (0.5 + pan * (t - 0.5)) if pan else (w - cw) / 2
             y0 = (h - ch) / 2
             m = np.array([[W / cw, 0, -x0 * W / cw], [0, H / ch, -y0 * H / ch]])
+            affines.append(m)
             writer.write(cv2.warpAffine(image, m, (W, H), flags=cv2.INTER_LINEAR))
-    return path
+    return path, affines
 
 
-def build_model(path: Path) -> SwapModel:
+def build_model(path: Path, trained: Path | None = None) -> tuple[SwapModel, torch.Tensor | None]:
+    """The benchmark's 128 px model, written to ``path`` -> (model, source embedding or None).
+
+    ``trained``: a deepswap checkpoint whose EMA generator (fully convolutional, so any training size)
+    replaces the random one; the source embedding is then its own encoder's embedding of a held-out
+    synthetic face, the kind of vector the generator was trained on."""
     torch.manual_seed(0)
-    gen, enc = DeepSwapLiteGenerator().eval(), ConvIdentityEncoder(512, input_size=112).eval()
-    cfg = {
-        "generator": {"_target_": "deepswap.models.generators.deepswap_lite.DeepSwapLiteGenerator"},
-        "data": {"size": 128, "alignment": "arcface"},
-    }
+    gen_cfg = {"_target_": "deepswap.models.generators.deepswap_lite.DeepSwapLiteGenerator"}
+    source = None
+    if trained is not None:
+        from deepswap.data.synthetic.world import SyntheticFaceWorld
+
+        native = SwapModel.from_checkpoint(trained)
+        gen_cfg = dict(native.config["generator"])
+        face = SyntheticFaceWorld().sample("test", 0, native.image_size)["image"]
+        source = native.embed(face[None] * 2 - 1)  # renders are in [0, 1], models take [-1, 1]
+    gen, enc = instantiate(OmegaConf.create(gen_cfg)).eval(), ConvIdentityEncoder(512, input_size=112).eval()
+    if trained is not None:
+        gen.load_state_dict(native.generator.state_dict())
+    cfg = {"generator": gen_cfg, "data": {"size": 128, "alignment": "arcface"}}
     state = {"ema.shadow." + k: v for k, v in gen.state_dict().items()}
     state |= {"identity_encoder." + k: v for k, v in enc.state_dict().items()}
     spec = {"_target_": "deepswap.models.identity.conv.ConvIdentityEncoder", "input_size": 112}
     torch.save(
         {"state_dict": state, "deepswap": {"format": 1, "config": cfg, "identity_encoder": spec}}, path
     )
-    return SwapModel.from_checkpoint(path)
+    return SwapModel.from_checkpoint(path), source
 
 
-def run_deepswap(model, pack, threads, clip, out, source, det_size, every) -> dict:
+def run_deepswap(model, pack, threads, clip, out, source, det_size, every, watermark=True) -> dict:
+    """``watermark=False``: an ablation for the flicker figures only (``provenance.embed`` replaced by
+    a copy inside this call); deepswap itself has no switch to turn the watermark off."""
+    from unittest import mock
+
+    import deepswap.inference.swapper as swapper_module
+
     analyser = FaceAnalyser(pack, det_size=(det_size, det_size), threads=threads)
     swapper = FaceSwapper(model, analyser, batch_size=4, detect_every=every)
     source_id = swapper.source_embedding(source)
     start = time.perf_counter()
-    report = swapper.swap_video(source_id, clip, out, progress=False)
+    with mock.patch.object(
+        swapper_module.provenance, "embed", swapper_module.provenance.embed if watermark else np.copy
+    ):
+        report = swapper.swap_video(source_id, clip, out, progress=False)
     wall = time.perf_counter() - start
     return {"wall": wall, "frames": report.frames, "faces": report.faces_swapped, **report.timings}
 
@@ -139,11 +184,13 @@ def run_insightface(onnx_path, pack, threads, clip, out, source_embedding) -> di
     return {"wall": wall, "frames": frames, "faces": faces, **t}
 
 
-def flicker(original: Path, swapped: Path, pack: Path) -> float:
-    """Mean |frame-to-frame change| inside the faces, output over original (1.0: none added)."""
+def flicker(original: Path, swapped: Path, pack: Path, affines: list[np.ndarray]) -> dict:
+    """-> ``ratio`` (the issue's figure), per frame ``warp`` (motion-compensated change of the output),
+    ``warp_original`` (the same on the original) and ``warp_added`` (their difference): see the module
+    docstring."""
     det = FaceAnalyser(pack)
     before, after = list(iter_frames(original)), list(iter_frames(swapped))
-    faces, changes = [], []
+    faces, changes, warp = [], [], []
     for k in range(1, len(before)):
         if k % 4 == 1:  # the faces move slowly: outlines from every 4th frame
             faces = det.detect(before[k])
@@ -151,17 +198,46 @@ def flicker(original: Path, swapped: Path, pack: Path) -> float:
         for face in faces:
             cv2.fillPoly(inside, [np.round(face_outline(face.kps)).astype(np.int32)], 1)
         sel = inside > 0
-        if sel.any():
-            d_out = np.abs(after[k].astype(int) - after[k - 1])[sel].mean()
-            changes.append((d_out, np.abs(before[k].astype(int) - before[k - 1])[sel].mean()))
-    changes = np.array(changes)
-    return float(changes[:, 0].mean() / max(changes[:, 1].mean(), 1e-6))
+        if not sel.any():
+            continue
+        d_out = np.abs(after[k].astype(int) - after[k - 1])[sel].mean()
+        changes.append((d_out, np.abs(before[k].astype(int) - before[k - 1])[sel].mean()))
+        step = np.vstack([affines[k], [0, 0, 1]]) @ np.linalg.inv(np.vstack([affines[k - 1], [0, 0, 1]]))
+        errs = []
+        for frames in (before, after):
+            moved = cv2.warpAffine(frames[k - 1], step[:2], (W, H), flags=cv2.INTER_LINEAR)
+            errs.append(np.abs(frames[k].astype(np.float32) - moved)[sel].mean())
+        warp.append(errs)
+    changes, warp = np.array(changes), np.array(warp)
+    return {
+        "ratio": float(changes[:, 0].mean() / max(changes[:, 1].mean(), 1e-6)),
+        "warp_original": warp[:, 0],
+        "warp": warp[:, 1],
+        "warp_added": warp[:, 1] - warp[:, 0],
+    }
 
 
-def row(name: str, r: dict, flick: float | None = None) -> str:
+def controls(clip: Path, tmp: Path) -> dict[str, Path]:
+    """Outputs of no pipeline, for reading the flicker columns: the original itself (1.00 and 0 by
+    construction) and the original blurred (no flicker added, yet the issue's ratio falls below 1)."""
+    blurred = tmp / "blurred.avi"
+    with VideoWriter(blurred, 25, (W, H)) as writer:
+        for frame in iter_frames(clip):
+            writer.write(cv2.GaussianBlur(frame, (0, 0), 2.0))
+    return {"output = original": clip, "blurred (sigma 2)": blurred}
+
+
+def interval(values: np.ndarray, n: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Mean and 95% bootstrap interval over frames."""
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), (n, len(values)))].mean(1)
+    return float(values.mean()), float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
+
+
+def row(name: str, r: dict, flick: dict) -> str:
     n = r["frames"]
     stages = "".join(f"{1000 * r.get(s, 0.0) / n:>8.1f}" for s in STAGES)
-    fl = f"{flick:>8.2f}" if flick is not None else f"{'':>8}"
+    fl = f"{flick['ratio']:>8.2f}{flick['warp_added'].mean():>+8.2f}"
     return f"{name:<34}{stages}{1000 * r['wall'] / n:>8.1f}{n / r['wall']:>7.1f}{r['faces'] / n:>6.1f}{fl}"
 
 
@@ -171,7 +247,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch and onnxruntime threads")
     parser.add_argument("--det-size", type=int, default=320)
     parser.add_argument("--detect-every", type=int, default=4)
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="a trained deepswap checkpoint: its EMA generator runs at 128 px in both pipelines "
+        "(default: random weights, which give the same timings but say nothing about flicker)",
+    )
     args = parser.parse_args()
+    if args.checkpoint is not None and not args.checkpoint.is_file():
+        sys.exit(f"--checkpoint {args.checkpoint}: no such file")
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
     root = fixtures()
@@ -193,40 +277,64 @@ def main() -> None:
                 0.5,
             ),
         }
-        model = build_model(tmp / "model.ckpt")
+        model, trained_source = build_model(tmp / "model.ckpt", args.checkpoint)
         from deepswap.export import main as export
 
         onnx_path = export(
             [str(tmp / "model.ckpt"), "--format", "inswapper", "--out", str(tmp / "swap_128.onnx")]
         )
         source = read_image(photos / "biden.jpg")
-        source_emb = FaceSwapper(model, FaceAnalyser(pack)).source_embedding(source)[0].numpy()
+        if trained_source is None:
+            source_emb = FaceSwapper(model, FaceAnalyser(pack)).source_embedding(source)[0].numpy()
+        else:
+            source_emb = trained_source[0].numpy()
         print(
-            f"{os.cpu_count()} CPUs visible, {args.threads} threads; clips {W}x{H}, {args.frames} frames each"
+            f"{os.cpu_count()} CPUs visible, {args.threads} threads; clips {W}x{H}, {args.frames} frames"
+            f" each; generator: {args.checkpoint or 'random weights'}"
         )
         print(
             f"{'pipeline':<34}"
             + "".join(f"{s[:7]:>8}" for s in STAGES)
-            + f"{'total':>8}{'fps':>7}{'faces':>6}{'flicker':>8}"
+            + f"{'total':>8}{'fps':>7}{'faces':>6}{'flicker':>8}{'warp+':>8}"
         )
         print(f"{'':<34}{'(ms/frame)':>8}")
-        for clip_name, clip in clips.items():
+        paired = []
+        for clip_name, (clip, affines) in clips.items():
             out = tmp / "ins.avi"
             ref = run_insightface(onnx_path, pack, args.threads, clip, out, source_emb)
-            print(row(f"{clip_name}: insightface det640 every", ref, flicker(clip, out, pack)))
-            variants = [(args.det_size, args.detect_every)]
+            ref_flicker = flicker(clip, out, pack, affines)
+            print(row(f"{clip_name}: insightface det640 every", ref, ref_flicker))
+            for control, path in controls(clip, tmp).items():
+                c = flicker(clip, path, pack, affines)
+                name = f"{clip_name}: control, {control}"
+                print(f"{name:<34}{'':>77}{c['ratio']:>8.2f}{c['warp_added'].mean():>+8.2f}")
+            main = (args.det_size, args.detect_every, True)
+            variants = [main, (*main[:2], False)]
             if clip_name == "one face":
-                variants = [(640, 1), (args.det_size, 1), (args.det_size, args.detect_every)]
-            for det_size, every in variants:
-                out = tmp / f"ds_{det_size}_{every}.avi"
-                r = run_deepswap(
-                    model, pack, args.threads, clip, out, torch.from_numpy(source_emb)[None], det_size, every
-                )
-                name = f"{clip_name}: deepswap det{det_size} 1/{every}"
+                variants = [(640, 1, True), (args.det_size, 1, True), *variants]
+            for det_size, every, mark in variants:
+                out = tmp / f"ds_{det_size}_{every}_{mark}.avi"
+                source_id = torch.from_numpy(source_emb)[None]
+                r = run_deepswap(model, pack, args.threads, clip, out, source_id, det_size, every, mark)
+                name = f"{clip_name}: deepswap det{det_size} 1/{every}" + ("" if mark else " no wm")
+                ours = flicker(clip, out, pack, affines)
                 print(
-                    row(name, r, flicker(clip, out, pack))
-                    + f"  x{(r['frames'] / r['wall']) / (ref['frames'] / ref['wall']):.2f}"
+                    row(name, r, ours) + f"  x{(r['frames'] / r['wall']) / (ref['frames'] / ref['wall']):.2f}"
                 )
+                if len(ours["warp"]) == len(ref_flicker["warp"]):
+                    paired.append((name, ours["warp"] - ref_flicker["warp"], ref_flicker))
+        print(
+            "\nwarp+: motion-compensated frame-to-frame change inside the faces beyond the original's "
+            "(grey levels; 0 = no flicker added)."
+        )
+        print("Paired over frames, deepswap minus insightface (95% bootstrap interval; < 0: less flicker):")
+        for name, diff, ref_flicker in paired:
+            m, lo, hi = interval(diff)
+            base = interval(ref_flicker["warp_added"])
+            print(
+                f"  {name:<32} {m:+6.2f} [{lo:+6.2f}, {hi:+6.2f}]   (insightface warp+ "
+                f"{base[0]:.2f} [{base[1]:.2f}, {base[2]:.2f}])"
+            )
 
 
 if __name__ == "__main__":
