@@ -8,9 +8,10 @@ similarity between the old and new points). A face whose points cannot be follow
 keyframe (the detector runs on it) unless the face was at the frame's edge, leaving it: such a face is
 dropped until the next keyframe. Without that re-detection a face lost inside the frame goes unswapped
 for up to ``interval - 1`` frames, which shows as the face blinking between the swap and the original
-(a pan over the Solvay 1927 photo lost a quarter of its faces between keyframes). A face that enters
-is found at the next keyframe (at most ``interval - 1`` frames late). Landmark smoothing
-(``deepswap.faces.tracking``) still runs on the result.
+(Solvay 1927 photo, ``interval=4``, faces kept per frame / keyframes: a fast 16-frame pan 13.6 / 4
+without it, 14.8 / 12 with it; a 48-frame pan 14.4 / 12 and 14.6 / 17; the detector on every frame
+finds 15.2 and 15.1). A face that enters is found at the next keyframe (at most ``interval - 1``
+frames late). Landmark smoothing (``deepswap.faces.tracking``) still runs on the result.
 """
 
 from __future__ import annotations
