@@ -112,6 +112,28 @@ def test_generator_rejects_bad_shapes(generator: SwapGenerator) -> None:
         generator(target[:, :1], source_id)
 
 
+def test_modulated_conv_one_sample_path_equals_the_batched_one() -> None:
+    """One sample folds modulation, demodulation and bias into the weights (a faster path for inference
+    on one face); it must give what the batch path gives that sample, gradients included, and a traced
+    graph must keep the batch path (a shape test would be baked into ONNX exports)."""
+    from deepswap.models.layers import ModulatedConv2d
+
+    torch.manual_seed(0)
+    conv = ModulatedConv2d(8, 6, 3, 16)
+    with torch.no_grad():
+        conv.bias.normal_()
+    x, w = torch.randn(3, 8, 10, 10, requires_grad=True), torch.randn(3, 16)
+    batched = conv(x, w)
+    single = torch.cat([conv(x[i : i + 1], w[i : i + 1]) for i in range(3)])
+    assert torch.allclose(single, batched, atol=1e-5)
+    g_batched = torch.autograd.grad(batched.square().sum(), [x, conv.weight])
+    g_single = torch.autograd.grad(single.square().sum(), [x, conv.weight])
+    for a, b in zip(g_batched, g_single):
+        assert torch.allclose(a, b, atol=1e-4)
+    traced = torch.jit.trace(conv, (x[:1].detach(), w[:1]))
+    assert torch.allclose(traced(x.detach(), w), batched, atol=1e-5)  # B=3 through a B=1 trace
+
+
 def test_masked_output_is_blended_with_target() -> None:
     g = DeepSwapLiteGenerator(id_dim=ID_DIM, base_channels=8, max_channels=32, w_dim=32, residual_rgb=False)
     target, source_id = _inputs()
@@ -320,3 +342,23 @@ def test_aad_rejects_input_below_two_pixel_bottleneck() -> None:
     target, source_id = _inputs(size=32)
     with pytest.raises(ValueError, match="lower n_down"):
         g(target, source_id)
+
+
+def test_swap_model_runs_the_generator_channels_last() -> None:
+    """Inference (``SwapModel.generate``) runs in channels-last memory format, with the same output."""
+    import copy
+
+    from torch import nn
+
+    from deepswap.inference.model import SwapModel
+
+    torch.manual_seed(0)
+    gen = DeepSwapLiteGenerator(base_channels=8, max_channels=16, w_dim=16).eval()
+    reference = copy.deepcopy(gen)
+    model = SwapModel(gen, nn.Identity(), {"data": {"size": 32}}, identity_input=nn.Identity())
+    conv_weights = [p for p in gen.parameters() if p.ndim == 4]
+    assert conv_weights and all(p.is_contiguous(memory_format=torch.channels_last) for p in conv_weights)
+    x, z = torch.rand(3, 3, 32, 32) * 2 - 1, F.normalize(torch.randn(3, 512), dim=1)
+    with torch.no_grad():
+        out, ref = model.generate(x, z), reference(x, z)
+    assert torch.allclose(out.image, ref.image, atol=1e-5) and torch.allclose(out.mask, ref.mask, atol=1e-5)

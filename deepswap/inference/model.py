@@ -72,6 +72,9 @@ class SwapModel:
             self.identity_input = ArcFaceInput.for_encoder(
                 self.identity_encoder, self.image_size, crop_alignment(self.config)
             )
+        # channels-last weights and activations: oneDNN's convolutions on a CPU run DeepSwap-Lite at
+        # 256 px 1.1x faster on one image and 1.6x on a batch of 4 (bench_generator_speed.py)
+        self.generator.to(memory_format=torch.channels_last)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> SwapModel:
@@ -100,6 +103,12 @@ class SwapModel:
         return F.normalize(self.identity_encoder(crops).float(), dim=1)
 
     @torch.no_grad()
+    def generate(self, target: Tensor, source_id: Tensor):
+        """The generator on ``(B, 3, S, S)`` targets in [-1, 1] and ``(B, D)`` identities (on its
+        device), in channels-last memory format -> its output (image, mask)."""
+        return self.generator(target.contiguous(memory_format=torch.channels_last), source_id)
+
+    @torch.no_grad()
     def swap(self, target: Tensor, source: Tensor) -> Tensor:
         """Render ``source``'s identity into ``target``; both ``(B, 3, H, W)`` in [-1, 1] (B may differ
         only if ``source`` has one image, which is then used for every target)."""
@@ -107,4 +116,4 @@ class SwapModel:
         source_id = self.embed(source.to(device))
         if source_id.shape[0] == 1 and target.shape[0] > 1:
             source_id = source_id.expand(target.shape[0], -1)
-        return self.generator(target.to(device), source_id).image.float().clamp(-1, 1)
+        return self.generate(target.to(device), source_id).image.float().clamp(-1, 1)

@@ -247,7 +247,7 @@ class FaceSwapper:
         images, masks = [], []
         for i in range(0, len(crops), self.batch_size):
             x = self._tensor(crops[i : i + self.batch_size])
-            out = self.model.generator(x, source_id.to(self.device).expand(x.shape[0], -1))
+            out = self.model.generate(x, source_id.to(self.device).expand(x.shape[0], -1))
             img = ((out.image.float().clamp(-1, 1) + 1) * 127.5).round().byte()
             images.extend(img.permute(0, 2, 3, 1).cpu().numpy())
             mask = out.mask.float()[:, 0].cpu().numpy() if out.mask is not None else [None] * len(img)

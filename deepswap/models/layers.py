@@ -46,6 +46,11 @@ class AdaIN(nn.Module):
         return self.norm(x) * (1.0 + gamma) + beta
 
 
+def _tracing() -> bool:
+    """True while a graph is traced or exported (shape-dependent branches would be baked in)."""
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+
+
 class ModulatedConv2d(nn.Module):
     """(B, C_in, H, W) features + (B, w_dim) latent -> (B, C_out, H, W).
 
@@ -70,6 +75,13 @@ class ModulatedConv2d(nn.Module):
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         s = self.affine(w)  # (B, C_in)
         weight = self.weight * self.scale
+        if x.shape[0] == 1 and not _tracing():
+            # one sample (inference on one face): modulation, demodulation and bias folded into the
+            # weights, so the conv is the only pass over the activations (no full-resolution multiplies)
+            weight = weight * s[0][None, :, None, None]
+            if self.demodulate:
+                weight = weight * torch.rsqrt(weight.pow(2).sum(dim=(1, 2, 3)) + 1e-8)[:, None, None, None]
+            return F.conv2d(x, weight, self.bias, padding=self.padding)
         y = F.conv2d(x * s[:, :, None, None], weight, padding=self.padding)
         if self.demodulate:
             energy = (s * s) @ weight.pow(2).sum(dim=(2, 3)).t()  # (B, C_out)

@@ -1,0 +1,100 @@
+"""The default generator's CPU inference speed against SimSwap's, in one run (issue 10, section 4).
+
+Prints, for deepswap's default generator at 256 px and SimSwap's at 224 px (``configs/generator``):
+GFLOPs per image (``FlopCounterMode``, a multiply-add = 2), img/s in eval mode under
+``torch.inference_mode`` (fp32, the process's torch threads) in both memory formats (channels-last
+is what ``SwapModel`` runs), the GFLOP/s this means, and that as a fraction of the machine's measured
+matmul peak (a 2048 x 2048 fp32 ``torch.mm``, same threads, same run). Then the img/s ratios against
+the FLOP ratio, and deepswap's time by operator (``torch.profiler``, self CPU time, channels-last)
+so that the memory-bound parts are visible.
+
+    python experiments/benchmarks/bench_generator_speed.py [--batch 1] [--reps 20] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_generators import _inputs, _rate, build, count  # noqa: E402
+
+MODELS = [("deepswap", 256), ("simswap", 224)]
+
+
+def matmul_peak(threads: int, n: int = 2048, seconds: float = 2.0) -> float:
+    """Measured fp32 GFLOP/s of an n x n matmul (best of the runs)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    best, start = 0.0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        t = time.perf_counter()
+        torch.mm(a, b)
+        best = max(best, 2 * n**3 / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def by_operator(model, x, z, top: int = 12) -> str:
+    from torch.profiler import ProfilerActivity, profile
+
+    with torch.inference_mode():
+        model(x, z)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(3):
+                model(x, z)
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=top, max_name_column_width=40)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--reps", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--no-profile", action="store_true")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    threads = torch.get_num_threads()
+    peak = matmul_peak(threads)
+    print(f"torch {torch.__version__}, {threads} threads, batch {args.batch}; matmul peak {peak:.1f} GFLOP/s")
+    print(
+        f"{'generator':<12}{'size':>6}{'params M':>10}{'GFLOPs':>9}{'format':>15}{'img/s':>9}"
+        f"{'GFLOP/s':>9}{'of peak':>9}"
+    )
+    rates, flops, models = {}, {}, {}
+    for name, size in MODELS:
+        params, gflops = count(name, [], size)
+        flops[name] = gflops
+        for fmt, memory_format in (
+            ("contiguous", torch.contiguous_format),
+            ("channels-last", torch.channels_last),
+        ):
+            model = build(name, []).eval().to(memory_format=memory_format)
+            x, z = _inputs(args.batch, size, model.id_dim)
+            x = x.contiguous(memory_format=memory_format)
+
+            def step(model=model, x=x, z=z):
+                with torch.inference_mode():
+                    model(x, z)
+
+            rate = _rate(step, args.batch, args.reps, 5.0)
+            rates[name, fmt], models[name, fmt] = rate, (model, x, z)
+            print(
+                f"{name:<12}{size:>6}{params:>10.2f}{gflops:>9.2f}{fmt:>15}{rate:>9.2f}"
+                f"{rate * gflops:>9.1f}{rate * gflops / peak:>9.0%}"
+            )
+    flop_ratio = flops["simswap"] / flops["deepswap"]
+    print(f"\ndeepswap@256 / simswap@224 img/s (FLOP ratio x{flop_ratio:.2f}; bar x9):")
+    for fmt in ("contiguous", "channels-last"):
+        print(f"  {fmt:<14} x{rates['deepswap', fmt] / rates['simswap', fmt]:.2f}")
+    if not args.no_profile:
+        print("\ndeepswap@256 by operator (self CPU time, 3 forwards):")
+        print(by_operator(*models["deepswap", "channels-last"]))
+
+
+if __name__ == "__main__":
+    main()
