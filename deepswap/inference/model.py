@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from deepswap.errors import CheckpointError
 from deepswap.inference.format import CHECKPOINT_FORMAT, EMA_PREFIX, ENCODER_PREFIX, sub_state
+from deepswap.models.generators.base import GeneratorOutput
 from deepswap.utils.safeload import load_weights
 
 __all__ = ["CheckpointError", "SwapModel", "identity_arch", "read_checkpoint"]
@@ -105,8 +106,20 @@ class SwapModel:
     @torch.no_grad()
     def generate(self, target: Tensor, source_id: Tensor):
         """The generator on ``(B, 3, S, S)`` targets in [-1, 1] and ``(B, D)`` identities (on its
-        device), in channels-last memory format -> its output (image, mask)."""
-        return self.generator(target.contiguous(memory_format=torch.channels_last), source_id)
+        device), in channels-last memory format -> its output (image, mask).
+
+        On a CPU, crops of 256 px and more go through one at a time: DeepSwap-Lite at 256 px runs
+        13.6-14.4 img/s that way against 9.0-9.4 batched by 4 or 8 (activations that stay in cache, and the
+        one-sample path of ``ModulatedConv2d``); at 128 px batching is as fast or faster."""
+        target = target.contiguous(memory_format=torch.channels_last)
+        small = target.shape[-1] * target.shape[-2] < 256**2
+        if target.device.type != "cpu" or target.shape[0] == 1 or small:
+            return self.generator(target, source_id)
+        outs = [self.generator(target[i : i + 1], source_id[i : i + 1]) for i in range(target.shape[0])]
+        masks = [o.mask for o in outs]
+        return GeneratorOutput(
+            torch.cat([o.image for o in outs]), None if masks[0] is None else torch.cat(masks)
+        )
 
     @torch.no_grad()
     def swap(self, target: Tensor, source: Tensor) -> Tensor:
