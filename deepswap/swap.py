@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="videos: run the face detector on every n-th frame and follow the faces by optical flow "
         "in between (4: about 2x faster on a CPU; 1: detect on every frame)",
     )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the generator (SwapModel.compile): faster on long videos, but the first "
+        "frames wait 30-40 s for the compilation on a CPU",
+    )
     p.add_argument("--threshold", type=float, default=0.5, help="cosine for --reference matching")
     p.add_argument("--no-color-correction", action="store_true")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -148,6 +154,8 @@ def run(args) -> str:
         if ckpt.is_dir()
         else SwapModel.from_checkpoint(ckpt, args.device)
     )
+    if args.compile:
+        model.compile()
     analyser = _analyser(
         args, [*sources, *targets, *([reference] if reference else [])], template_for(model.config)
     )

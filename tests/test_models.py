@@ -366,3 +366,24 @@ def test_swap_model_runs_the_generator_channels_last() -> None:
         assert out.image.shape == ref.image.shape and out.mask.shape == ref.mask.shape
         assert torch.allclose(out.image, ref.image, atol=1e-5)
         assert torch.allclose(out.mask, ref.mask, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_compiled_swap_model_matches_eager() -> None:
+    """``SwapModel.compile()``: torch.compile of the generator (slow: inductor compiles C++ on a CPU)."""
+    import copy
+
+    from torch import nn
+
+    from deepswap.inference.model import SwapModel
+
+    torch.manual_seed(0)
+    gen = DeepSwapLiteGenerator(base_channels=8, max_channels=16, w_dim=16).eval()
+    reference = copy.deepcopy(gen)
+    model = SwapModel(gen, nn.Identity(), {"data": {"size": 32}}, identity_input=nn.Identity())
+    assert model.compile() is model and model.compiled is not None
+    for batch in (1, 3):  # the one-sample path and the batch path
+        x, z = torch.rand(batch, 3, 32, 32) * 2 - 1, F.normalize(torch.randn(batch, 512), dim=1)
+        with torch.no_grad():
+            out, ref = model.generate(x, z), reference(x, z)
+        assert torch.allclose(out.image, ref.image, atol=1e-4)

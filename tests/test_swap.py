@@ -230,6 +230,27 @@ def test_cli_detects_on_keyframes_and_follows_the_face_between_them(ckpt, files,
     assert code == 2 and "--detect-every must be >= 1" in err
 
 
+def test_cli_compile_flag_compiles_the_generator(ckpt, files, world, tmp_path, capsys, monkeypatch):
+    """``--compile`` goes through ``SwapModel.compile`` (torch.compile itself is stubbed: compiling
+    takes 30-40 s; ``tests/test_models.py`` has the slow test of the real one)."""
+    from deepswap.inference.model import SwapModel
+
+    calls = []
+
+    def fake_compile(self, **options):
+        calls.append(options)
+        self.compiled = lambda x, z: (calls.append(x.shape[0]), self.generator(x, z))[1]
+        return self
+
+    monkeypatch.setattr(SwapModel, "compile", fake_compile)
+    clip = tmp_path / "clip3.avi"
+    scenes.make_video(world, clip, num_frames=3, identities=[1005], size=(180, 320))
+    code, stdout, _ = _cli(capsys, "--checkpoint", ckpt, "--source", files["source"], "--target", clip,
+                           "--out", tmp_path / "o.mp4", "--quiet", "--compile")  # fmt: skip
+    assert code == 0 and "3 frames, 3 faces swapped" in stdout
+    assert calls[0] == {} and sum(calls[1:]) == 3  # compiled once, then every face went through it
+
+
 @pytest.mark.parametrize(
     "case, message",
     [

@@ -10,7 +10,7 @@ Load one with :func:`deepswap.inference.load_model` (checkpoints and export fold
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -65,6 +65,7 @@ class SwapModel:
     identity_spec: dict | None = None  # the encoder's build spec (None: IResNet of the configured depth)
     source: str | None = None  # the file the weights were loaded from
     identity_input: nn.Module | None = None
+    compiled: object | None = field(default=None, init=False, repr=False)  # see compile()
 
     def __post_init__(self) -> None:
         if self.identity_input is None:
@@ -103,6 +104,16 @@ class SwapModel:
         crops = self.identity_input.to(images.device)(images)
         return F.normalize(self.identity_encoder(crops).float(), dim=1)
 
+    def compile(self, **options) -> SwapModel:
+        """Run the generator through ``torch.compile`` (``options`` go to it) from now on -> self.
+
+        Inductor fuses the element-wise passes that eager mode makes one by one: DeepSwap-Lite at
+        256 px on 2 CPU cores ran 16.9 img/s compiled against 11.7 eager (SimSwap: 1.80 against 1.68).
+        The first call with each new input shape compiles (30-40 s on 2 cores; needs a C++ compiler
+        on CPUs), so it pays off for videos and batch jobs, not for one image."""
+        self.compiled = torch.compile(self.generator, **options)
+        return self
+
     @torch.no_grad()
     def generate(self, target: Tensor, source_id: Tensor):
         """The generator on ``(B, 3, S, S)`` targets in [-1, 1] and ``(B, D)`` identities (on its
@@ -111,11 +122,12 @@ class SwapModel:
         On a CPU, crops of 256 px and more go through one at a time: DeepSwap-Lite at 256 px runs
         13.6-14.4 img/s that way against 9.0-9.4 batched by 4 or 8 (activations that stay in cache, and the
         one-sample path of ``ModulatedConv2d``); at 128 px batching is as fast or faster."""
+        generator = self.generator if self.compiled is None else self.compiled
         target = target.contiguous(memory_format=torch.channels_last)
         small = target.shape[-1] * target.shape[-2] < 256**2
         if target.device.type != "cpu" or target.shape[0] == 1 or small:
-            return self.generator(target, source_id)
-        outs = [self.generator(target[i : i + 1], source_id[i : i + 1]) for i in range(target.shape[0])]
+            return generator(target, source_id)
+        outs = [generator(target[i : i + 1], source_id[i : i + 1]) for i in range(target.shape[0])]
         masks = [o.mask for o in outs]
         return GeneratorOutput(
             torch.cat([o.image for o in outs]), None if masks[0] is None else torch.cat(masks)

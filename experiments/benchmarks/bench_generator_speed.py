@@ -10,7 +10,8 @@ so that the memory-bound parts are visible.
 
     python experiments/benchmarks/bench_generator_speed.py [--batch 1] [--reps 20] [--threads 2]
 
-With ``--batch`` above 1 a "cl, 1 by 1" row runs the batch one image at a time (channels-last), as
+``--compile`` adds ``torch.compile`` rows for both (what ``SwapModel.compile()`` does), compared with
+each other. With ``--batch`` above 1 a "cl, 1 by 1" row runs the batch one image at a time (channels-last), as
 ``SwapModel.generate`` does for 256 px crops on a CPU.
 """
 
@@ -59,11 +60,14 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument(
+        "--compile", action="store_true", help="add torch.compile rows, as SwapModel.compile()"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     peak = matmul_peak()
-    rows, rates, models = [], {}, {}  # rows: (name, size, params, gflops, format, img/s)
+    rows, rates, models, compile_s = [], {}, {}, {}  # rows: (name, size, params, gflops, format, img/s)
     for name, size in MODELS:
         params, gflops = count(name, [], size)
         formats = [("contiguous", torch.contiguous_format), ("channels-last", torch.channels_last)]
@@ -79,6 +83,20 @@ def main() -> None:
             rates[name, fmt] = _rate(step, args.batch, args.reps, 5.0)
             models[name, fmt] = (model, x, z)
             rows.append((name, size, params, gflops, fmt, rates[name, fmt]))
+        if args.compile:
+            model, x, z = models[name, "channels-last"]
+            compiled = torch.compile(model)
+            start = time.perf_counter()
+            with torch.inference_mode():
+                compiled(x, z)
+            compile_s[name] = time.perf_counter() - start
+
+            def compiled_step(compiled=compiled, x=x, z=z):
+                with torch.inference_mode():
+                    compiled(x, z)
+
+            rates[name, "compiled"] = _rate(compiled_step, args.batch, args.reps, 5.0)
+            rows.append((name, size, params, gflops, "compiled", rates[name, "compiled"]))
         if name == "deepswap" and args.batch > 1:  # what SwapModel.generate does at 256 px on a CPU
 
             def one_by_one(model=model, x=x, z=z):
@@ -102,10 +120,13 @@ def main() -> None:
         )
     flop_ratio = rows[-1][3] / rows[0][3]  # simswap over deepswap GFLOPs
     print(f"\ndeepswap@256 / simswap@224 img/s (FLOP ratio x{flop_ratio:.2f}; bar x9):")
-    for fmt in ("contiguous", "channels-last", "cl, 1 by 1"):
+    for fmt in ("contiguous", "channels-last", "cl, 1 by 1", "compiled"):
         if ("deepswap", fmt) in rates:
             simswap = rates["simswap", "channels-last" if fmt == "cl, 1 by 1" else fmt]
             print(f"  {fmt:<14} x{rates['deepswap', fmt] / simswap:.2f}")
+    if compile_s:
+        spent = ", ".join(f"{k} {v:.0f}" for k, v in compile_s.items())
+        print(f"first compiled call (compilation), s: {spent}")
     if not args.no_profile:
         print("\ndeepswap@256 by operator (self CPU time, 3 forwards, channels-last):")
         print(by_operator(*models["deepswap", "channels-last"]))
