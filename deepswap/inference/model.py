@@ -74,8 +74,8 @@ class SwapModel:
             self.identity_input = ArcFaceInput.for_encoder(
                 self.identity_encoder, self.image_size, crop_alignment(self.config)
             )
-        # channels-last weights and activations: oneDNN's convolutions on a CPU run DeepSwap-Lite at
-        # 256 px 1.1x faster on one image and 1.6x on a batch of 4 (bench_generator_speed.py)
+        # channels-last weights and activations: oneDNN's convolutions on a CPU run DeepSwap-Lite 1.3x
+        # faster on one 256 px image, 1.5-1.6x on batches at 256 and at 64 px (bench_generator_speed.py)
         self.generator.to(memory_format=torch.channels_last)
 
     @classmethod
@@ -108,7 +108,9 @@ class SwapModel:
         """Run the generator through ``torch.compile`` (``options`` go to it) from now on -> self.
 
         Inductor fuses the element-wise passes that eager mode makes one by one: DeepSwap-Lite at
-        256 px on 2 CPU cores ran 16.9 img/s compiled against 11.7 eager (SimSwap: 1.80 against 1.68).
+        256 px on 2 CPU cores ran 15.6 img/s compiled against 13.7 eager channels-last in one run (16.9
+        against 11.7 in another); SimSwap, whose time is in wide convolutions, gains nothing (1.63
+        against 1.66).
         The first call with each new input shape compiles (30-40 s on 2 cores; needs a C++ compiler
         on CPUs), so it pays off for videos and batch jobs, not for one image."""
         self.compiled = torch.compile(self.generator, **options)
