@@ -43,6 +43,25 @@ def matmul_peak(n: int = 3072, seconds: float = 2.0) -> float:
     return best
 
 
+def interleaved_ratio(fast, slow, batch: int, rounds: int = 12, seconds: float = 1.5) -> tuple[float, ...]:
+    """img/s of ``fast`` over ``slow`` timed back to back, ``rounds`` times (about ``seconds`` each):
+    both see the same state of the machine, whose speed drifts by 20-30% from minute to minute here.
+    -> (median ratio, its 95% bootstrap interval over rounds)."""
+    import numpy as np
+
+    def timed(fn) -> float:
+        n, start = 0, time.perf_counter()
+        while n == 0 or time.perf_counter() - start < seconds / 2:
+            fn()
+            n += 1
+        return n * batch / (time.perf_counter() - start)
+
+    fast(), slow()
+    ratios = np.array([timed(fast) / timed(slow) for _ in range(rounds)])
+    boot = np.median(ratios[np.random.default_rng(0).integers(0, rounds, (2000, rounds))], axis=1)
+    return float(np.median(ratios)), float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975))
+
+
 def by_operator(model, x, z, top: int = 12) -> str:
     from torch.profiler import ProfilerActivity, profile
 
@@ -67,7 +86,8 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     peak = matmul_peak()
-    rows, rates, models, compile_s = [], {}, {}, {}  # rows: (name, size, params, gflops, format, img/s)
+    # rows: (name, size, params, GFLOPs, format, img/s)
+    rows, rates, models, compile_s, steps = [], {}, {}, {}, {}
     for name, size in MODELS:
         params, gflops = count(name, [], size)
         formats = [("contiguous", torch.contiguous_format), ("channels-last", torch.channels_last)]
@@ -82,6 +102,7 @@ def main() -> None:
 
             rates[name, fmt] = _rate(step, args.batch, args.reps, 5.0)
             models[name, fmt] = (model, x, z)
+            steps[name, fmt] = step
             rows.append((name, size, params, gflops, fmt, rates[name, fmt]))
         if args.compile:
             model, x, z = models[name, "channels-last"]
@@ -96,6 +117,7 @@ def main() -> None:
                     compiled(x, z)
 
             rates[name, "compiled"] = _rate(compiled_step, args.batch, args.reps, 5.0)
+            steps[name, "compiled"] = compiled_step
             rows.append((name, size, params, gflops, "compiled", rates[name, "compiled"]))
         if name == "deepswap" and args.batch > 1:  # what SwapModel.generate does at 256 px on a CPU
 
@@ -124,6 +146,11 @@ def main() -> None:
         if ("deepswap", fmt) in rates:
             simswap = rates["simswap", "channels-last" if fmt == "cl, 1 by 1" else fmt]
             print(f"  {fmt:<14} x{rates['deepswap', fmt] / simswap:.2f}")
+    print("interleaved (deepswap and SimSwap timed back to back, 12 rounds; median [95% interval]):")
+    for fmt in ("channels-last", "compiled"):
+        if ("deepswap", fmt) in steps:
+            m, lo, hi = interleaved_ratio(steps["deepswap", fmt], steps["simswap", fmt], args.batch)
+            print(f"  {fmt:<14} x{m:.2f} [{lo:.2f}, {hi:.2f}]")
     if compile_s:
         spent = ", ".join(f"{k} {v:.0f}" for k, v in compile_s.items())
         print(f"first compiled call (compilation), s: {spent}")
