@@ -108,10 +108,9 @@ class SwapModel:
         """Run the generator through ``torch.compile`` (``options`` go to it) from now on -> self.
 
         Inductor fuses the element-wise passes that eager mode makes one by one: DeepSwap-Lite at
-        256 px on 2 CPU cores ran 15.6 img/s compiled against 13.7 eager channels-last in one run (16.9
-        against 11.7 in another); SimSwap, whose time is in wide convolutions, gains nothing (1.63
-        against 1.66).
-        The first call with each new input shape compiles (30-40 s on 2 cores; needs a C++ compiler
+        256 px on 2 CPU cores ran 1.05-1.3x faster compiled than eager channels-last across four runs
+        (12.9-18.3 img/s); SimSwap, whose time is in wide convolutions, gains 0-10%.
+        The first call with each new input shape compiles (20-40 s on 2 cores; needs a C++ compiler
         on CPUs), so it pays off for videos and batch jobs, not for one image."""
         self.compiled = torch.compile(self.generator, **options)
         return self
