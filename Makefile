@@ -18,9 +18,6 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q --no-compile $(TORCH_PIN)  # no .pyc for all of torch: about 1 min less
 	$(PIP) install -q --no-compile -e '.[dev]'
-	@# byte-compile, once, what deepswap's commands import (about 15-20 s), rather than in every first
-	@# process: the test suite starts several at once, and each compiled the same modules again
-	$(PY) -c "import deepswap.train, deepswap.swap, deepswap.evaluate, deepswap.detect, deepswap.export, deepswap.prepare, insightface.model_zoo, onnxruntime, matplotlib.pyplot, nbclient"
 	touch $(STAMP)
 
 install: $(STAMP)  ## Create .venv and install deepswap with its dev tools
