@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--compile",
         action="store_true",
         help="torch.compile the generator (SwapModel.compile): faster on long videos, but the first "
-        "frames wait 30-40 s for the compilation on a CPU",
+        "frames wait 20-40 s for the compilation on a CPU",
     )
     p.add_argument("--threshold", type=float, default=0.5, help="cosine for --reference matching")
     p.add_argument("--no-color-correction", action="store_true")

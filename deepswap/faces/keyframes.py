@@ -73,8 +73,10 @@ class KeyframeFaces:
         for face, new, good, error in zip(faces, moved, ok, err):
             if not good.all() or error.max() > self.max_error:
                 x0, y0, x1, y1 = face.bbox[:4]
-                m = self.edge * max(x1 - x0, y1 - y0)
-                lost_inside |= bool(x0 > m and y0 > m and x1 < w - 1 - m and y1 < h - 1 - m)
+                margin = self.edge * max(x1 - x0, y1 - y0)
+                lost_inside |= bool(
+                    x0 > margin and y0 > margin and x1 < w - 1 - margin and y1 < h - 1 - margin
+                )
                 continue
             m = similarity(face.kps, new)
             corners = transform_points(face.bbox.reshape(2, 2), m)

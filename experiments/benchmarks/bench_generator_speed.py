@@ -4,9 +4,9 @@ Prints, for deepswap's default generator at 256 px and SimSwap's at 224 px (``co
 GFLOPs per image (``FlopCounterMode``, a multiply-add = 2), img/s in eval mode under
 ``torch.inference_mode`` (fp32, the process's torch threads) in both memory formats (channels-last
 is what ``SwapModel`` runs), the GFLOP/s this means, and that as a fraction of the machine's measured
-matmul peak (a 2048 x 2048 fp32 ``torch.mm``, same threads, same run). Then the img/s ratios against
-the FLOP ratio, and deepswap's time by operator (``torch.profiler``, self CPU time, channels-last)
-so that the memory-bound parts are visible.
+matmul peak (the best 3072 x 3072 fp32 ``torch.mm``, same threads, before and after the models).
+Then the img/s ratios against the FLOP ratio, and deepswap's time by operator (``torch.profiler``,
+self CPU time, channels-last) so that the memory-bound parts are visible.
 
     python experiments/benchmarks/bench_generator_speed.py [--batch 1] [--reps 20] [--threads 2]
 

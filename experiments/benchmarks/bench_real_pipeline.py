@@ -104,18 +104,17 @@ def build_model(path: Path, trained: Path | None = None) -> tuple[SwapModel, tor
     replaces the random one; the source embedding is then its own encoder's embedding of a held-out
     synthetic face, the kind of vector the generator was trained on."""
     torch.manual_seed(0)
-    gen_cfg = {"_target_": "deepswap.models.generators.deepswap_lite.DeepSwapLiteGenerator"}
-    source = None
-    if trained is not None:
+    enc = ConvIdentityEncoder(512, input_size=112).eval()
+    if trained is None:
+        gen_cfg = {"_target_": "deepswap.models.generators.deepswap_lite.DeepSwapLiteGenerator"}
+        gen, source = instantiate(OmegaConf.create(gen_cfg)).eval(), None
+    else:
         from deepswap.data.synthetic.world import SyntheticFaceWorld
 
         native = SwapModel.from_checkpoint(trained)
-        gen_cfg = dict(native.config["generator"])
+        gen_cfg, gen = dict(native.config["generator"]), native.generator
         face = SyntheticFaceWorld().sample("test", 0, native.image_size)["image"]
         source = native.embed(face[None] * 2 - 1)  # renders are in [0, 1], models take [-1, 1]
-    gen, enc = instantiate(OmegaConf.create(gen_cfg)).eval(), ConvIdentityEncoder(512, input_size=112).eval()
-    if trained is not None:
-        gen.load_state_dict(native.generator.state_dict())
     cfg = {"generator": gen_cfg, "data": {"size": 128, "alignment": "arcface"}}
     state = {"ema.shadow." + k: v for k, v in gen.state_dict().items()}
     state |= {"identity_encoder." + k: v for k, v in enc.state_dict().items()}
