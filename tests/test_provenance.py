@@ -187,6 +187,56 @@ def test_small_and_odd_shapes(images):
         pv.embed(images["face128_c"], key=-1)
 
 
+def test_pooled_frames_verify_a_mark_too_weak_for_each_frame_and_keep_the_null(world):
+    """A pan over a 720p mosaic of faces, marked at the minimum video strength and JPEG-compressed:
+    pooling the frames finds what single frames miss; pooling unmarked frames, even identical ones,
+    stays under the threshold (X does not depend on the key)."""
+    tiles = [np.asarray(Image.fromarray(face(world, 40 + i, 128)).resize((240, 270))) for i in range(12)]
+    mosaic = np.concatenate([np.concatenate(tiles[:6], 1), np.concatenate(tiles[6:], 1)], 0)  # 540 x 1440
+    pan = [np.ascontiguousarray(mosaic[:, 12 * k : 12 * k + 960]) for k in range(24)]
+    marked = [jpeg(pv.embed(f, strength=pv.MIN_VIDEO_STRENGTH), 85) for f in pan]
+    result = pv.verify_frames(marked)
+    assert result.frames == 24 and len(result.frame_scores) == 24
+    assert np.median(result.frame_scores) < pv.DEFAULT_THRESHOLD <= result.score, result
+    assert pv.verify_frames(marked[::-1]).score == pytest.approx(result.score)
+    for clean in (pan, [pan[0]] * 24):
+        assert pv.verify_frames(clean).score < 4.5
+    assert pv.verify_frames([f[:, ::-1] for f in marked]).detected  # mirrored video
+    with pytest.raises(ValueError, match="one size"):
+        pv.verify_frames([pan[0], pan[0][:, :800]])
+    with pytest.raises(ValueError, match="no frames"):
+        pv.verify_frames([])
+
+
+def test_video_marker_marks_still_shots_fully_and_moving_ones_weakly(world):
+    tiles = [np.asarray(Image.fromarray(face(world, 60 + i, 128)).resize((240, 270))) for i in range(6)]
+    mosaic = np.concatenate(tiles, 1)  # 270 x 1440
+    still = [mosaic[:, :640]] * 5
+    pan = [np.ascontiguousarray(mosaic[:, 16 * k : 16 * k + 640]) for k in range(1, 6)]
+    marker = pv.VideoMarker()
+    frames = [marker(f) for f in still + pan + [pan[-1]] * 3] + [marker(still[0], mark=False)]
+    want = [pv.DEFAULT_STRENGTH] * 5 + [pv.DEFAULT_VIDEO_STRENGTH] * 5 + [pv.DEFAULT_VIDEO_STRENGTH] * 2
+    assert marker.strengths == want + [pv.DEFAULT_STRENGTH]  # still again after `settle` frames
+    assert np.array_equal(frames[5], pv.embed(pan[0], strength=pv.DEFAULT_VIDEO_STRENGTH))
+    assert np.array_equal(frames[-1], still[0])  # seen, not marked
+    assert all(pv.verify(f).detected for f in frames[:5])
+    with pytest.raises(ValueError, match="strength"):
+        pv.VideoMarker(strength=0.1)
+
+
+def test_the_command_line_check_reports_both_layers(tmp_path, images, capsys):
+    marked = pv.mark(images["face256"], {"checkpoint": "c"}, path=tmp_path / "swap.png")
+    Image.fromarray(images["face256"]).save(tmp_path / "plain.png")
+    (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
+    files = [tmp_path / n for n in ("swap.png", "plain.png", "missing.png", "broken.jpg")]
+    assert pv.main([str(f) for f in files]) == 2 and pv.verify(marked)
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert "metadata: deepswap" in lines[0] and "watermark found" in lines[0]
+    assert "no metadata" in lines[1] and "no watermark" in lines[1]
+    assert "missing.png does not exist" in err and "cannot read" in err and "Traceback" not in err
+
+
 def test_mark_writes_both_layers(tmp_path, images):
     path = tmp_path / "swap.jpg"
     marked = pv.mark(images["face256"], {"checkpoint": "c"}, path=path)

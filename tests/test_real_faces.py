@@ -272,3 +272,43 @@ def test_keyframe_tracking_redetects_a_face_lost_inside_the_frame(analyser, phot
     assert [len(f) for f in found] == [1, 1, 1] and len(detected) == 1
     assert np.abs(found[1][0].kps - detected[0].kps).max() < 1e-3  # the detector's own points
     assert tracker.keyframes == 2 and tracker.redetections == 1
+
+
+def test_a_fixed_size_scrfd_detects_at_a_reduced_size(pack, photos, analyser, real_fixtures, tmp_path, monkeypatch):
+    from deepswap.faces import scrfd_graph
+
+    monkeypatch.setenv("DEEPSWAP_CACHE", str(tmp_path))
+    source = real_fixtures / "scrfd/models/scrfd.onnx"
+    assert scrfd_graph.fixed_input_size(source) == (640, 640)  # insightface alone would keep 640
+    copy = scrfd_graph.resizable_scrfd(source)  # checked against the original at 640 inside
+    assert copy.parent == tmp_path / "detectors" and scrfd_graph.fixed_input_size(copy) is None
+    small = FaceAnalyser(pack, det_size=(320, 320), threads=1)
+    detector = small.models["detection"]
+    assert detector.model_file == str(copy) and detector.input_size == (320, 320)
+    image = read_image(photos["obama.jpg"])
+    full, reduced = analyser.detect(image), small.detect(image)
+    assert len(full) == len(reduced) == 1
+    assert np.abs(full[0].kps - reduced[0].kps).max() < 0.03 * (full[0].bbox[2] - full[0].bbox[0])
+    seen = []
+    run = detector.forward
+    monkeypatch.setattr(detector, "forward", lambda img, t: seen.append(img.shape) or run(img, t))
+    small.detect(image)
+    assert seen == [(320, 320, 3)]
+    with pytest.raises(ValueError, match="multiples of 32"):
+        FaceAnalyser(pack, det_size=(300, 300))
+
+
+def test_a_graph_that_is_not_scrfd_shaped_is_refused_with_the_reason(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from deepswap.faces.scrfd_graph import GraphRewriteError, rewrite
+
+    node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="nearest")
+    sizes = numpy_helper.from_array(np.array([1, 3, 15, 15], np.int64), "sizes")  # x1.5: not whole
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10, 10])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 15, 15])], [sizes],
+    )
+    with pytest.raises(GraphRewriteError, match="whole-number"):
+        rewrite(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))

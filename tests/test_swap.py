@@ -156,9 +156,14 @@ def test_video_round_trip_counts_frames_and_tags_provenance(swapper, world, sour
     assert np.abs(after[2].astype(int) - before[2]).mean() < 3  # passed through (re-encoded only)
     inside = _footprints(SimpleNamespace(image=before[0], faces=analyser.detect(before[0])))[0]
     assert np.abs(after[0].astype(int) - before[0])[inside].mean() > 6  # the face changed
-    assert provenance.verify(after[0]).detected and not provenance.verify(after[2]).detected
+    pooled = provenance.verify_video(out)  # moving frames carry the weaker video mark: pooled
+    assert pooled.detected and pooled.frames == 6
+    assert min(pooled.frame_scores[:2]) > 12 > max(pooled.frame_scores[2:])  # still start, then motion
+    assert "watermark found" in provenance.check(out) and "pooled over 6 frames" in provenance.check(out)
+    assert not provenance.verify(after[2]).detected and not provenance.verify_frames(before).detected
     record = provenance.read_metadata(out)  # container comment with ffmpeg, else the sidecar
     assert record["synthetic"] and record["faces_swapped"] == 5
+    assert record["watermark_strength"] == {"moving": provenance.DEFAULT_VIDEO_STRENGTH, "still": 2.5}
     assert ("no ffmpeg" in report.audio) == (__import__("shutil").which("ffmpeg") is None)
     assert set(report.timings) >= {"decode", "detect", "align", "swap", "paste", "encode"}
 
@@ -228,6 +233,13 @@ def test_cli_detects_on_keyframes_and_follows_the_face_between_them(ckpt, files,
     code, _, err = _cli(capsys, "--checkpoint", ckpt, "--source", files["source"], "--target", clip,
                         "--out", tmp_path / "p.mp4", "--quiet", "--detect-every", "0")  # fmt: skip
     assert code == 2 and "--detect-every must be >= 1" in err
+    for flag, value, message in (
+        ("--det-size", "300", "--det-size must be a multiple of 32"),
+        ("--video-watermark-strength", "0", "the watermark cannot be turned off"),
+    ):
+        code, _, err = _cli(capsys, "--checkpoint", ckpt, "--source", files["source"], "--target", clip,
+                            "--out", tmp_path / "q.mp4", "--quiet", flag, value)  # fmt: skip
+        assert code == 2 and message in err and not (tmp_path / "q.mp4").exists()
 
 
 def test_cli_compile_flag_compiles_the_generator(ckpt, files, world, tmp_path, capsys, monkeypatch):

@@ -106,6 +106,10 @@ class FaceSwapper:
         detect_every: in videos, run the detector on every n-th frame and follow the faces by optical
             flow in between (``deepswap.faces.keyframes``; 1: detect on every frame).
         metadata: extra fields for the provenance record.
+        video_watermark_strength: RMS grey levels of each swapped video frame's watermark (images
+            keep ``provenance.DEFAULT_STRENGTH``). Under camera motion the mark changes from frame to
+            frame, so it is weaker in video, where :func:`deepswap.provenance.verify_video` pools the
+            frames; at least ``provenance.MIN_VIDEO_STRENGTH``.
     """
 
     def __init__(
@@ -120,7 +124,14 @@ class FaceSwapper:
         smoothing: bool = True,
         metadata: dict | None = None,
         detect_every: int = 1,
+        video_watermark_strength: float = provenance.DEFAULT_VIDEO_STRENGTH,
     ):
+        if not video_watermark_strength >= provenance.MIN_VIDEO_STRENGTH:
+            raise SwapError(
+                f"video_watermark_strength must be >= {provenance.MIN_VIDEO_STRENGTH} (below it a second of "
+                f"video no longer verifies reliably), got {video_watermark_strength}"
+            )
+        self.video_watermark_strength = float(video_watermark_strength)
         if match_with not in ("auto", "analyser", "model"):
             raise SwapError(f"match_with must be auto, analyser or model, got {match_with!r}")
         if batch_size < 1:
@@ -327,6 +338,8 @@ class FaceSwapper:
         ref = self.reference_embedding(reference) if reference is not None else None
         report = VideoReport(Path(out_path))
         smoother = LandmarkSmoother(enabled=self.smoothing)
+        strength = self.video_watermark_strength
+        marker = provenance.VideoMarker(strength=strength, still_strength=max(strength, provenance.DEFAULT_STRENGTH))
         finder = KeyframeFaces(self.analyser, self.detect_every)
         self.timings.clear()
         frames = prefetch(iter_frames(video_path), 2 * self.batch_size)  # decoding in a thread
@@ -344,7 +357,7 @@ class FaceSwapper:
                     if not chunk:
                         break
                     done = self._swap_chunk(
-                        chunk, report, (finder, smoother), source_id, face_index, ref, info["fps"]
+                        chunk, report, (finder, smoother, marker), source_id, face_index, ref, info["fps"]
                     )
                     t0 = time.perf_counter()
                     for frame in done:
@@ -355,13 +368,15 @@ class FaceSwapper:
             frames.close()  # stops the decoding thread
         report.frames = writer.frames
         report.audio = copy_audio(video_path, out_path)
-        report.provenance = _tag(out_path, {**self.metadata, "faces_swapped": report.faces_swapped})
+        record = {**self.metadata, "faces_swapped": report.faces_swapped}
+        strengths = {"moving": marker.strength, "still": marker.still_strength}
+        report.provenance = _tag(out_path, {**record, "watermark_strength": strengths})
         report.timings = dict(self.timings)
         return report
 
     def _swap_chunk(self, chunk, report, tracking, source_id, face_index, ref, fps):
         t0 = time.perf_counter()
-        finder, smoother = tracking
+        finder, smoother, marker = tracking
         jobs = []  # (frame index in chunk, face)
         for k, frame in enumerate(chunk):
             faces = smoother.smooth(sort_faces(finder.detect(frame)), (report.frames + k) / fps)
@@ -384,12 +399,12 @@ class FaceSwapper:
                 parts = ([lst[j] for j in idx] for lst in (crops, mats, fakes, masks))
                 frame = self.composite(frame, faces, *parts)
                 t0 = self._timed("paste", t0)
-                frame = (
-                    provenance.embed(frame) if min(frame.shape[:2]) >= provenance.MIN_EMBED_SIDE else frame
-                )
+                frame = marker(frame)
                 t0 = self._timed("watermark", t0)
                 report.frames_swapped += 1
                 report.faces_swapped += len(idx)
+            else:
+                marker(frame, mark=False)  # it follows the motion on every frame
             out.append(frame)
         report.frames += len(chunk)
         return out

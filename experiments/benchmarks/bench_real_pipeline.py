@@ -6,14 +6,17 @@ DeepSwap-Lite at 128 px, random or from ``--checkpoint`` (the cost does not depe
 exported with ``python -m deepswap.export --format inswapper`` for the insightface side.
 
 - insightface: SCRFD on every frame at its default 640 x 640, then ``INSwapper.get(frame, face,
-  source, paste_back=True)`` per face (what roop and FaceFusion build on).
+  source, paste_back=True)`` per face (what roop and FaceFusion build on). The ``no spin`` row gives
+  it deepswap's onnxruntime setting (threads that do not busy-wait between runs, which otherwise
+  take the cores from the next model): the ratios are against the plain row.
 - deepswap: ``FaceSwapper.swap_video`` with SCRFD at ``--det-size`` on every ``--detect-every``-th
   frame, optical flow in between (``deepswap.faces.keyframes``), landmark smoothing, face-region
   paste, colour correction and the provenance watermark. Ablation rows show what each setting buys.
 
-The fixtures' SCRFD graph has a fixed 640 x 640 input, so insightface ignores ``--det-size`` for it
-(it warns "det_size is already set"): the det320 rows equal det640 up to noise; a pack with a
-dynamic-shape detector (buffalo_l's det_10g) honours it. Detection cost then falls with the area.
+The fixtures' SCRFD graph has a fixed 640 x 640 input, which insightface alone keeps whatever
+``det_size`` says; deepswap's ``FaceAnalyser`` runs a resizable copy of it
+(``deepswap.faces.scrfd_graph``), so the det320 rows detect at 320 x 320. Detection cost falls with
+the area; small faces go first (compare the ``faces`` column of the crowd rows).
 
 ``swap_video`` decodes and encodes in background threads (OpenCV releases the GIL): its decode and
 encode columns are the main thread's waits, and the total includes the writer's final drain.
@@ -137,20 +140,24 @@ def run_deepswap(model, pack, threads, clip, out, source, det_size, every, water
     source_id = swapper.source_embedding(source)
     start = time.perf_counter()
     with mock.patch.object(
-        swapper_module.provenance, "embed", swapper_module.provenance.embed if watermark else np.copy
+        swapper_module.provenance, "embed", swapper_module.provenance.embed if watermark else lambda image, *a, **k: np.copy(image)
     ):
         report = swapper.swap_video(source_id, clip, out, progress=False)
     wall = time.perf_counter() - start
     return {"wall": wall, "frames": report.frames, "faces": report.faces_swapped, **report.timings}
 
 
-def run_insightface(onnx_path, pack, threads, clip, out, source_embedding) -> dict:
+def run_insightface(onnx_path, pack, threads, clip, out, source_embedding, spin: bool = True) -> dict:
+    """``spin=False``: onnxruntime's threads do not busy-wait between runs (deepswap's setting; the
+    tools built on insightface keep the default)."""
     import onnxruntime
     from insightface.app.common import Face
     from insightface.model_zoo import get_model
 
     opts = onnxruntime.SessionOptions()
     opts.intra_op_num_threads = threads
+    if not spin:
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers = ["CPUExecutionProvider"]
     det = get_model(str(pack / "det_10g.onnx"), providers=providers, sess_options=opts)
     det.prepare(-1, input_size=(640, 640), det_thresh=0.5)
@@ -233,6 +240,20 @@ def interval(values: np.ndarray, n: int = 2000, seed: int = 0) -> tuple[float, f
     return float(values.mean()), float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
+def watermark_scores(video: Path, window: int = 8) -> str:
+    """The provenance watermark as found in the written video: single frames, then pooled."""
+    from deepswap import provenance
+
+    frames = list(iter_frames(video))
+    pooled = provenance.verify_frames(frames)
+    windows = [provenance.verify_frames(frames[i : i + window]).score for i in range(len(frames) - window + 1)]
+    singles = np.array(pooled.frame_scores)
+    return (
+        f"wm score: frames min {singles.min():.1f} median {np.median(singles):.1f}, "
+        f"{window}-frame windows min {min(windows):.1f}, whole clip {pooled.score:.1f} (threshold 6)"
+    )
+
+
 def row(name: str, r: dict, flick: dict) -> str:
     n = r["frames"]
     stages = "".join(f"{1000 * r.get(s, 0.0) / n:>8.1f}" for s in STAGES)
@@ -303,6 +324,8 @@ def main() -> None:
             ref = run_insightface(onnx_path, pack, args.threads, clip, out, source_emb)
             ref_flicker = flicker(clip, out, pack, affines)
             print(row(f"{clip_name}: insightface det640 every", ref, ref_flicker))
+            quiet = run_insightface(onnx_path, pack, args.threads, clip, tmp / "ins2.avi", source_emb, spin=False)
+            print(row(f"{clip_name}: insightface, no spin", quiet, flicker(clip, tmp / "ins2.avi", pack, affines)))
             for control, path in controls(clip, tmp).items():
                 c = flicker(clip, path, pack, affines)
                 name = f"{clip_name}: control, {control}"
@@ -310,7 +333,9 @@ def main() -> None:
             main = (args.det_size, args.detect_every, True)
             variants = [main, (*main[:2], False)]
             if clip_name == "one face":
-                variants = [(640, 1, True), (args.det_size, 1, True), *variants]
+                variants = [(640, 1, True), (args.det_size, 1, True), (640, args.detect_every, True), *variants]
+            elif args.det_size != 640:  # small faces are the first a reduced detector loses
+                variants = [(640, args.detect_every, True), *variants]
             for det_size, every, mark in variants:
                 out = tmp / f"ds_{det_size}_{every}_{mark}.avi"
                 source_id = torch.from_numpy(source_emb)[None]
@@ -320,6 +345,8 @@ def main() -> None:
                 print(
                     row(name, r, ours) + f"  x{(r['frames'] / r['wall']) / (ref['frames'] / ref['wall']):.2f}"
                 )
+                if mark:
+                    print(f"{'':<34}{watermark_scores(out)}")
                 if len(ours["warp"]) == len(ref_flicker["warp"]):
                     paired.append((name, ours["warp"] - ref_flicker["warp"], ref_flicker))
         print(
