@@ -283,13 +283,19 @@ def verify_frames(frames, key: int = DEFAULT_KEY, threshold: float = DEFAULT_THR
         raise ValueError("no frames to verify")
     score = _score(keep, total, key)
     return VideoVerifyResult(
-        detected=score >= threshold, score=score, threshold=float(threshold), frames=len(scores),
+        detected=score >= threshold,
+        score=score,
+        threshold=float(threshold),
+        frames=len(scores),
         frame_scores=tuple(scores),
     )
 
 
 def verify_video(
-    path: str | Path, key: int = DEFAULT_KEY, threshold: float = DEFAULT_THRESHOLD, max_frames: int | None = None
+    path: str | Path,
+    key: int = DEFAULT_KEY,
+    threshold: float = DEFAULT_THRESHOLD,
+    max_frames: int | None = None,
 ) -> VideoVerifyResult:
     """:func:`verify_frames` on a video file's frames (the first ``max_frames``; default all)."""
     from deepswap.faces.video import iter_frames
@@ -497,7 +503,9 @@ def main(argv=None) -> int:
         prog="python -m deepswap.provenance", description="Check images and videos for deepswap's provenance."
     )
     parser.add_argument("files", nargs="+", help="images or videos")
-    parser.add_argument("--key", type=int, default=DEFAULT_KEY, help="watermark key (default: the public one)")
+    parser.add_argument(
+        "--key", type=int, default=DEFAULT_KEY, help="watermark key (default: the public one)"
+    )
     args = parser.parse_args(argv)
     code = 0
     for name in args.files:

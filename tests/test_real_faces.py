@@ -274,7 +274,9 @@ def test_keyframe_tracking_redetects_a_face_lost_inside_the_frame(analyser, phot
     assert tracker.keyframes == 2 and tracker.redetections == 1
 
 
-def test_a_fixed_size_scrfd_detects_at_a_reduced_size(pack, photos, analyser, real_fixtures, tmp_path, monkeypatch):
+def test_a_fixed_size_scrfd_detects_at_a_reduced_size(
+    pack, photos, analyser, real_fixtures, tmp_path, monkeypatch
+):
     from deepswap.faces import scrfd_graph
 
     monkeypatch.setenv("DEEPSWAP_CACHE", str(tmp_path))
@@ -299,7 +301,6 @@ def test_a_fixed_size_scrfd_detects_at_a_reduced_size(pack, photos, analyser, re
 
 
 def test_a_graph_that_is_not_scrfd_shaped_is_refused_with_the_reason(tmp_path):
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     from deepswap.faces.scrfd_graph import GraphRewriteError, rewrite
@@ -307,8 +308,11 @@ def test_a_graph_that_is_not_scrfd_shaped_is_refused_with_the_reason(tmp_path):
     node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="nearest")
     sizes = numpy_helper.from_array(np.array([1, 3, 15, 15], np.int64), "sizes")  # x1.5: not whole
     graph = helper.make_graph(
-        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10, 10])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 15, 15])], [sizes],
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10, 10])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 15, 15])],
+        [sizes],
     )
     with pytest.raises(GraphRewriteError, match="whole-number"):
         rewrite(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))

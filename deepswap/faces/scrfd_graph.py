@@ -7,8 +7,8 @@ shapes and in the two nearest-neighbour ``Resize`` nodes of its feature pyramid,
 output sizes (``sizes=[1, 24, 40, 40]``) where the network means "twice the input" (the reshapes to
 ``(1, -1, k)`` already use -1). :func:`resizable_scrfd` rewrites those ``Resize`` nodes to the same
 ratios as ``scales``, frees the spatial dimensions, checks that the new graph gives the original's
-outputs at the original size, and caches the result next to nothing the user owns
-(``$DEEPSWAP_CACHE`` or ``~/.cache/deepswap``, ``detectors/<sha256>-resizable.onnx``).
+outputs at the original size, and caches the result outside the user's pack
+(``$DEEPSWAP_CACHE`` or ``~/.cache/deepswap``, ``detectors/<sha256 of the original>-resizable.onnx``).
 
 Detection cost falls with the input area. On 2 CPU cores the fixtures' SCRFD-2.5G takes about 60 ms
 at 640, 33 ms at 480 and 15-24 ms at 320; small faces are lost first (SCRFD's smallest anchors are

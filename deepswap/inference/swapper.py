@@ -15,7 +15,7 @@ border. Faces are numbered left to right. The source identity is the mean of the
 identity-encoder embeddings of the largest face in each source image.
 
 Provenance: swapped images are watermarked and saved with the metadata record
-(``deepswap.provenance.mark``); swapped video frames are watermarked (``provenance.embed``) and the
+(``deepswap.provenance.mark``); swapped video frames are watermarked (``provenance.VideoMarker``) and the
 file is tagged with ``provenance.tag_video`` (without ffmpeg: a ``<video>.provenance.json`` sidecar).
 Images and frames in which no face was swapped pass through unchanged, unmarked (they are not
 synthetic), and are counted. Audio: OpenCV writes video only; with ``ffmpeg`` on PATH the input's
@@ -106,10 +106,11 @@ class FaceSwapper:
         detect_every: in videos, run the detector on every n-th frame and follow the faces by optical
             flow in between (``deepswap.faces.keyframes``; 1: detect on every frame).
         metadata: extra fields for the provenance record.
-        video_watermark_strength: RMS grey levels of each swapped video frame's watermark (images
-            keep ``provenance.DEFAULT_STRENGTH``). Under camera motion the mark changes from frame to
-            frame, so it is weaker in video, where :func:`deepswap.provenance.verify_video` pools the
-            frames; at least ``provenance.MIN_VIDEO_STRENGTH``.
+        video_watermark_strength: RMS grey levels of the watermark on moving video frames (images
+            and still shots keep ``provenance.DEFAULT_STRENGTH``; ``provenance.VideoMarker``). Under
+            camera motion the mark changes from frame to frame, so it is weaker there, and
+            :func:`deepswap.provenance.verify_video` pools the frames; at least
+            ``provenance.MIN_VIDEO_STRENGTH``.
     """
 
     def __init__(
@@ -339,7 +340,9 @@ class FaceSwapper:
         report = VideoReport(Path(out_path))
         smoother = LandmarkSmoother(enabled=self.smoothing)
         strength = self.video_watermark_strength
-        marker = provenance.VideoMarker(strength=strength, still_strength=max(strength, provenance.DEFAULT_STRENGTH))
+        marker = provenance.VideoMarker(
+            strength=strength, still_strength=max(strength, provenance.DEFAULT_STRENGTH)
+        )
         finder = KeyframeFaces(self.analyser, self.detect_every)
         self.timings.clear()
         frames = prefetch(iter_frames(video_path), 2 * self.batch_size)  # decoding in a thread

@@ -140,7 +140,9 @@ def run_deepswap(model, pack, threads, clip, out, source, det_size, every, water
     source_id = swapper.source_embedding(source)
     start = time.perf_counter()
     with mock.patch.object(
-        swapper_module.provenance, "embed", swapper_module.provenance.embed if watermark else lambda image, *a, **k: np.copy(image)
+        swapper_module.provenance,
+        "embed",
+        swapper_module.provenance.embed if watermark else lambda image, *a, **k: np.copy(image),
     ):
         report = swapper.swap_video(source_id, clip, out, progress=False)
     wall = time.perf_counter() - start
@@ -246,7 +248,9 @@ def watermark_scores(video: Path, window: int = 8) -> str:
 
     frames = list(iter_frames(video))
     pooled = provenance.verify_frames(frames)
-    windows = [provenance.verify_frames(frames[i : i + window]).score for i in range(len(frames) - window + 1)]
+    windows = [
+        provenance.verify_frames(frames[i : i + window]).score for i in range(len(frames) - window + 1)
+    ]
     singles = np.array(pooled.frame_scores)
     return (
         f"wm score: frames min {singles.min():.1f} median {np.median(singles):.1f}, "
@@ -324,8 +328,16 @@ def main() -> None:
             ref = run_insightface(onnx_path, pack, args.threads, clip, out, source_emb)
             ref_flicker = flicker(clip, out, pack, affines)
             print(row(f"{clip_name}: insightface det640 every", ref, ref_flicker))
-            quiet = run_insightface(onnx_path, pack, args.threads, clip, tmp / "ins2.avi", source_emb, spin=False)
-            print(row(f"{clip_name}: insightface, no spin", quiet, flicker(clip, tmp / "ins2.avi", pack, affines)))
+            quiet = run_insightface(
+                onnx_path, pack, args.threads, clip, tmp / "ins2.avi", source_emb, spin=False
+            )
+            print(
+                row(
+                    f"{clip_name}: insightface, no spin",
+                    quiet,
+                    flicker(clip, tmp / "ins2.avi", pack, affines),
+                )
+            )
             for control, path in controls(clip, tmp).items():
                 c = flicker(clip, path, pack, affines)
                 name = f"{clip_name}: control, {control}"
@@ -333,7 +345,12 @@ def main() -> None:
             main = (args.det_size, args.detect_every, True)
             variants = [main, (*main[:2], False)]
             if clip_name == "one face":
-                variants = [(640, 1, True), (args.det_size, 1, True), (640, args.detect_every, True), *variants]
+                variants = [
+                    (640, 1, True),
+                    (args.det_size, 1, True),
+                    (640, args.detect_every, True),
+                    *variants,
+                ]
             elif args.det_size != 640:  # small faces are the first a reduced detector loses
                 variants = [(640, args.detect_every, True), *variants]
             for det_size, every, mark in variants:
