@@ -316,3 +316,15 @@ def test_a_graph_that_is_not_scrfd_shaped_is_refused_with_the_reason(tmp_path):
     )
     with pytest.raises(GraphRewriteError, match="whole-number"):
         rewrite(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+
+
+def test_a_detector_that_cannot_be_resized_is_kept_with_a_warning(pack, monkeypatch):
+    from deepswap.faces import scrfd_graph
+
+    def refuse(path):
+        raise scrfd_graph.GraphRewriteError("Resize 'r' is not a whole-number spatial upsampling")
+
+    monkeypatch.setattr(scrfd_graph, "resizable_scrfd", refuse)
+    with pytest.warns(UserWarning, match=r"takes only 640x640 images .* detecting at 640x640, not 320x320"):
+        analyser = FaceAnalyser(pack, det_size=(320, 320), threads=1)
+    assert analyser.models["detection"].input_size == (640, 640)
