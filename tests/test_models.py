@@ -387,3 +387,26 @@ def test_compiled_swap_model_matches_eager() -> None:
         with torch.no_grad():
             out, ref = model.generate(x, z), reference(x, z)
         assert torch.allclose(out.image, ref.image, atol=1e-4)
+
+
+def test_swap_model_on_a_cpu_keeps_freed_activation_memory(monkeypatch):
+    import platform
+
+    from deepswap.utils import cpu
+
+    cpu.keep_freed_memory.cache_clear()
+    monkeypatch.setenv("DEEPSWAP_MALLOC_TUNING", "0")
+    assert cpu.keep_freed_memory() is False
+    cpu.keep_freed_memory.cache_clear()
+    monkeypatch.delenv("DEEPSWAP_MALLOC_TUNING")
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert cpu.keep_freed_memory() is True  # mallopt accepted both thresholds
+    calls = []
+    monkeypatch.setattr(cpu, "keep_freed_memory", lambda: calls.append(1) or True)
+    from torch import nn
+
+    from deepswap.inference.model import SwapModel
+
+    gen = DeepSwapLiteGenerator(base_channels=8, max_channels=16, w_dim=16)
+    SwapModel(gen, nn.Identity(), {"data": {"size": 32}}, identity_input=nn.Identity())
+    assert calls == [1]

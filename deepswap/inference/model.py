@@ -77,6 +77,10 @@ class SwapModel:
         # channels-last weights and activations: oneDNN's convolutions on a CPU run DeepSwap-Lite 1.3x
         # faster on one 256 px image, 1.5-1.6x on batches at 256 and at 64 px (bench_generator_speed.py)
         self.generator.to(memory_format=torch.channels_last)
+        if next(self.generator.parameters()).device.type == "cpu":  # activations stay paged in
+            from deepswap.utils.cpu import keep_freed_memory
+
+            keep_freed_memory()
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu") -> SwapModel:

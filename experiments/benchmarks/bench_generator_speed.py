@@ -11,7 +11,9 @@ self CPU time, channels-last) so that the memory-bound parts are visible.
     python experiments/benchmarks/bench_generator_speed.py [--batch 1] [--reps 20] [--threads 2]
 
 ``--compile`` adds ``torch.compile`` rows for both (what ``SwapModel.compile()`` does), compared with
-each other. With ``--batch`` above 1 a "cl, 1 by 1" row runs the batch one image at a time (channels-last), as
+each other. ``--no-malloc-tuning`` keeps glibc's malloc thresholds (``deepswap.utils.cpu``, which
+``SwapModel`` applies on a CPU, stops activations being page-faulted in anew on every forward).
+With ``--batch`` above 1 a "cl, 1 by 1" row runs the batch one image at a time (channels-last), as
 ``SwapModel.generate`` does for 256 px crops on a CPU.
 """
 
@@ -82,9 +84,17 @@ def main() -> None:
     parser.add_argument(
         "--compile", action="store_true", help="add torch.compile rows, as SwapModel.compile()"
     )
+    parser.add_argument(
+        "--no-malloc-tuning",
+        action="store_true",
+        help="keep glibc's default malloc thresholds (SwapModel sets them on a CPU: deepswap.utils.cpu)",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    from deepswap.utils.cpu import keep_freed_memory
+
+    tuned = False if args.no_malloc_tuning else keep_freed_memory()  # process-wide: both models
     peak = matmul_peak()
     # rows: (name, size, params, GFLOPs, format, img/s)
     rows, rates, models, compile_s, steps = [], {}, {}, {}, {}
@@ -130,7 +140,11 @@ def main() -> None:
             rows.append((name, size, params, gflops, "cl, 1 by 1", rates[name, "cl, 1 by 1"]))
     peak = max(peak, matmul_peak())
     threads = torch.get_num_threads()
-    print(f"torch {torch.__version__}, {threads} threads, batch {args.batch}; matmul peak {peak:.1f} GFLOP/s")
+    malloc = "malloc thresholds of deepswap.utils.cpu" if tuned else "glibc's default malloc thresholds"
+    print(
+        f"torch {torch.__version__}, {threads} threads, batch {args.batch}; matmul peak {peak:.1f} GFLOP/s; "
+        + malloc
+    )
     print(
         f"{'generator':<12}{'size':>6}{'params M':>10}{'GFLOPs':>9}{'format':>15}{'img/s':>9}"
         f"{'GFLOP/s':>9}{'of peak':>9}"
