@@ -67,12 +67,13 @@ WATERMARK_SCHEME = "deepswap-dct-sign-v1"
 DEFAULT_KEY = int.from_bytes(b"deepswap", "big")
 DEFAULT_STRENGTH = 2.5  # RMS luminance change in grey levels
 # Video frames: under camera motion the informed mark changes from frame to frame, which reads as
-# flicker (a 720p pan over a crowd: +1.20 grey levels of motion-compensated change at 2.5, +0.18 at
-# 0.75, +0.09 at 0.5), so video is marked weaker and verified by pooling frames (verify_frames):
-# at 0.75 every 8-frame window of the benchmark's pans scores >= 8.0, single frames 4.7-7.6 and
-# more (experiments/benchmarks/results/real_pipeline_flicker_2026-12-03b.md).
+# flicker (a 720p pan over a crowd: +1.20 grey levels of motion-compensated change at 2.5, +0.19 at
+# 0.75, +0.11 at 0.5), so moving video is marked weaker and verified by pooling frames
+# (verify_frames): at 0.75 the weakest 8-frame window of the benchmark's pans scores 9.0 and 14.3,
+# also after JPEG 75 + half, single frames 4.7-5.2 at worst (bench_video_watermark.py;
+# experiments/benchmarks/results/real_pipeline_flicker_2026-12-03b.md).
 DEFAULT_VIDEO_STRENGTH = 0.75
-MIN_VIDEO_STRENGTH = 0.5  # below it a one-face pan's 25-frame windows no longer all verify
+MIN_VIDEO_STRENGTH = 0.5  # there a slow pan's weakest 8-frame window scores 5.1, 25 frames 8.1
 DEFAULT_THRESHOLD = 6.0
 MIN_EMBED_SIDE, MIN_VERIFY_SIDE = 64, 32
 
