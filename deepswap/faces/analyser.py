@@ -75,6 +75,9 @@ class FaceAnalyser:
         det_thresh: float = 0.5,
         threads: int | None = None,
     ):
+        det_size = tuple(int(v) for v in det_size)
+        if len(det_size) != 2 or min(det_size) < 32 or any(v % 32 for v in det_size):  # before loading
+            raise ValueError(f"det_size must be (width, height), multiples of 32, got {det_size}")
         folder = Path(pack).expanduser()
         if not folder.is_dir():
             raise ModelPackError(_pack_message(folder, f"model pack folder {folder} does not exist"))
@@ -149,9 +152,6 @@ def _sized_detector(model, det_size, device: str, threads: int | None):
 
     fixed = getattr(model, "static_input_size", None)
     path = getattr(model, "model_file", None)
-    det_size = tuple(int(v) for v in det_size)
-    if len(det_size) != 2 or min(det_size) < 32 or any(v % 32 for v in det_size):
-        raise ValueError(f"det_size must be (width, height), multiples of 32, got {det_size}")
     if fixed is None or tuple(fixed) == det_size or path is None:
         return model
     try:

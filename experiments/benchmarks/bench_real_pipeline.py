@@ -100,6 +100,21 @@ def make_clip(
     return path, affines
 
 
+def detector_pack_and_clips(root: Path, tmp: Path, frames: int) -> tuple[Path, dict]:
+    """A detector-only pack (the fixtures' SCRFD as ``det_10g.onnx``) and the two clips in ``tmp``
+    -> (pack folder, {name: (clip path, per-frame affines)})."""
+    photos = root / "face_recognition/tests/test_images"
+    pack = tmp / "pack"
+    pack.mkdir()
+    shutil.copy(root / "scrfd/models/scrfd.onnx", pack / "det_10g.onnx")
+    solvay = read_image(root / "scrfd/images/solvay_conference_1927.jpg")
+    clips = {
+        "one face": make_clip(read_image(photos / "obama.jpg"), tmp / "one.avi", frames, (0.6, 0.75), 0.3),
+        "crowd": make_clip(solvay, tmp / "crowd.avi", frames, (0.9, 0.9), 0.5),
+    }
+    return pack, clips
+
+
 def build_model(path: Path, trained: Path | None = None) -> tuple[SwapModel, torch.Tensor | None]:
     """The benchmark's 128 px model, written to ``path`` -> (model, source embedding or None).
 
@@ -247,6 +262,7 @@ def watermark_scores(video: Path, window: int = 8) -> str:
     from deepswap import provenance
 
     frames = list(iter_frames(video))
+    window = min(window, len(frames))
     pooled = provenance.verify_frames(frames)
     windows = [
         provenance.verify_frames(frames[i : i + window]).score for i in range(len(frames) - window + 1)
@@ -286,21 +302,7 @@ def main() -> None:
     photos = root / "face_recognition/tests/test_images"
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        pack = tmp / "pack"
-        pack.mkdir()
-        shutil.copy(root / "scrfd/models/scrfd.onnx", pack / "det_10g.onnx")
-        clips = {
-            "one face": make_clip(
-                read_image(photos / "obama.jpg"), tmp / "one.avi", args.frames, (0.6, 0.75), 0.3
-            ),
-            "crowd": make_clip(
-                read_image(root / "scrfd/images/solvay_conference_1927.jpg"),
-                tmp / "crowd.avi",
-                args.frames,
-                (0.9, 0.9),
-                0.5,
-            ),
-        }
+        pack, clips = detector_pack_and_clips(root, tmp, args.frames)
         model, trained_source = build_model(tmp / "model.ckpt", args.checkpoint)
         from deepswap.export import main as export
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -28,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_real_pipeline as bench  # noqa: E402
 
 from deepswap import provenance  # noqa: E402
-from deepswap.faces.video import VideoWriter, iter_frames, read_image  # noqa: E402
+from deepswap.faces.video import VideoWriter, iter_frames  # noqa: E402
 
 
 def attacked(frame: np.ndarray) -> np.ndarray:
@@ -39,6 +38,8 @@ def attacked(frame: np.ndarray) -> np.ndarray:
 
 
 def weakest_window(frames: list[np.ndarray], n: int) -> float:
+    """The lowest pooled score over the clip's windows of ``n`` frames (the whole clip if shorter)."""
+    n = min(n, len(frames))
     return min(provenance.verify_frames(frames[i : i + n]).score for i in range(len(frames) - n + 1))
 
 
@@ -55,24 +56,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=48)
     args = parser.parse_args()
     root = bench.fixtures()
-    photos = root / "face_recognition/tests/test_images"
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        pack = tmp / "pack"
-        pack.mkdir()
-        shutil.copy(root / "scrfd/models/scrfd.onnx", pack / "det_10g.onnx")
-        clips = {
-            "one face": bench.make_clip(
-                read_image(photos / "obama.jpg"), tmp / "one.avi", args.frames, (0.6, 0.75), 0.3
-            ),
-            "crowd": bench.make_clip(
-                read_image(root / "scrfd/images/solvay_conference_1927.jpg"),
-                tmp / "crowd.avi",
-                args.frames,
-                (0.9, 0.9),
-                0.5,
-            ),
-        }
+        pack, clips = bench.detector_pack_and_clips(root, tmp, args.frames)
         cols = "".join(f"{c:>8}" for c in ("min", "median", "8 min", "25 min", "clip"))
         print(f"{'':<20}{'as written':^40}{'JPEG 75 + half':^40}")
         print(f"{'clip, strength':<20}{cols}{cols}{'warp+':>8}")
