@@ -6,6 +6,8 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 export OMP_WAIT_POLICY ?= PASSIVE
+# pytest-xdist workers for `make test` (auto: one per core, one torch thread each; 0: in this process)
+TEST_WORKERS ?= auto
 
 .DEFAULT_GOAL := help
 .PHONY: help install fixtures train test test-full lint format clean bench
@@ -29,10 +31,10 @@ train: $(STAMP)  ## Train the main job (synthetic faces, CPU, ~15 min); extra Hy
 	$(PY) -m deepswap.train $(ARGS)
 
 test: $(STAMP) fixtures  ## Run the default test suite (no slow or GPU tests)
-	WANDB_MODE=disabled $(PY) -m pytest -q $(ARGS)
+	WANDB_MODE=disabled $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 test-full: $(STAMP) fixtures  ## Run every test, slow ones included
-	WANDB_MODE=disabled $(PY) -m pytest -q -m "not gpu" $(ARGS)
+	WANDB_MODE=disabled $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not gpu" $(ARGS)
 
 bench: $(STAMP)  ## Print the renderer and generator benchmark tables
 	$(PY) experiments/benchmarks/bench_render.py

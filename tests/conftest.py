@@ -13,6 +13,8 @@ from omegaconf import open_dict
 
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "configs")
 os.environ.setdefault("WANDB_MODE", "disabled")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs 2 workers on 2 cores: one thread each,
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # also in the CLI processes and notebook kernels
 
 
 def make_cfg(tmp_path: Path, overrides: list[str] | None = None, debug: str | None = "fast"):

@@ -79,9 +79,11 @@ def test_oracle_training_is_deterministic(tmp_path, world):
                 "oracle.pool=0",
                 "oracle.encoder.width=8",
                 f"paths.cache_dir={tmp_path / str(k)}",
+                f"oracle.fresh_process={fresh}",
             ],
         )
-        for k in range(2)
+        # the child process the main job trains in, and the current one: the same network
+        for k, fresh in enumerate(["true", "false"])
     ]
     for (k, v), w in zip(nets[0].state_dict().items(), nets[1].state_dict().values()):
         assert torch.equal(v, w), k
