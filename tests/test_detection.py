@@ -282,6 +282,44 @@ def test_self_blend_frequency_jitter_softens_or_sharpens_the_source():
     assert torch.equal(jittered[outside], x[outside]) and not torch.equal(plain, jittered)
 
 
+def test_self_blend_relight_adds_a_shading_ramp_inside_the_mask_only():
+    from deepswap.detection.sbi import _relight
+
+    x = torch.zeros(8, 3, 32, 32)  # mid grey: a multiplicative ramp shows as a linear gradient
+    g = torch.Generator().manual_seed(0)
+    assert torch.equal(_relight(x, g, 0.0), x)
+    lit = _relight(x, torch.Generator().manual_seed(0), 1.0)
+    span = lit.amax((1, 2, 3)) - lit.amin((1, 2, 3))
+    # grey 0.5 on the [0, 1] scale times 1 + s * ramp, s in 0.15-0.4, |ramp| <= 1 (axis) .. sqrt(2) (diagonal):
+    # a span of 2s to 2.83s on the [-1, 1] scale
+    assert (span > 0.29).all() and (span < 1.14).all()
+    assert torch.allclose(lit.mean((1, 2, 3)), x.mean((1, 2, 3)), atol=0.02)  # a ramp, not a brightness step
+    mask = torch.zeros(8, 1, 32, 32)
+    mask[:, :, 8:24, 8:24] = 1
+    y = smooth_images(8, 32)
+    fake, blend = self_blend(y, mask, rng=0, frequency=0.0, relight=1.0)
+    outside = (blend == 0).expand_as(y)
+    assert torch.equal(fake[outside], y[outside])
+    assert not torch.equal(fake, self_blend(y, mask, rng=0, frequency=0.0)[0])
+
+
+def test_self_blend_poisson_clones_over_the_binary_mask():
+    from deepswap.detection.sbi import check_sbi_options
+
+    y = smooth_images(4, 32)
+    mask = torch.zeros(4, 1, 32, 32)
+    mask[:, :, 8:24, 8:24] = 1
+    fake, blend = self_blend(y, mask, rng=0, frequency=0.0, relight=1.0, poisson=1.0)
+    assert torch.equal(blend, mask)  # Poisson: the binary face mask is the blend region
+    outside = (mask == 0).expand_as(y)
+    assert (fake - y).abs()[outside].max() <= 1 / 127.5 + 1e-6  # only the 8-bit round trip outside
+    assert (fake - y).abs()[~outside].max() > 0.01
+    with pytest.raises(ValueError, match="poisson is a probability"):
+        check_sbi_options({"poisson": 2})
+    with pytest.raises(ValueError, match="unknown self-blend option"):
+        check_sbi_options({"relit": 0.5})
+
+
 def test_landmarks_to_mask_convex_hull():
     pts = torch.tensor([[12.0, 12.0], [20.0, 12.0], [16.0, 16.0], [13.0, 20.0], [19.0, 20.0]])
     m = landmarks_to_mask(pts, (32, 32))

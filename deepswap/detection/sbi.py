@@ -15,9 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from deepswap.detection.manipulations import _from_uint8, _poisson, _to_uint8
 from deepswap.detection.postprocess import gaussian_blur
 
-SBI_OPTIONS = ("max_shift", "max_scale", "frequency")
+SBI_OPTIONS = ("max_shift", "max_scale", "frequency", "relight", "poisson")
 
 
 def check_sbi_options(options: dict | None) -> dict:
@@ -26,8 +27,9 @@ def check_sbi_options(options: dict | None) -> dict:
     unknown = sorted(set(options) - set(SBI_OPTIONS))
     if unknown:
         raise ValueError(f"unknown self-blend option(s) {unknown}; valid: {list(SBI_OPTIONS)}")
-    if not 0.0 <= float(options.get("frequency", 0.5)) <= 1.0:
-        raise ValueError(f"sbi frequency is a probability in [0, 1], got {options['frequency']}")
+    for name in ("frequency", "relight", "poisson"):
+        if name in options and not 0.0 <= float(options[name]) <= 1.0:
+            raise ValueError(f"sbi {name} is a probability in [0, 1], got {options[name]}")
     return {k: float(v) for k, v in options.items()}
 
 
@@ -102,6 +104,34 @@ def _frequency_jitter(x: Tensor, g: torch.Generator | None, p: float) -> Tensor:
     return torch.cat(out).clamp(-1, 1)
 
 
+def _relight(x: Tensor, g: torch.Generator | None, p: float) -> Tensor:
+    """``(B, 3, H, W)`` -> with probability ``p`` per image, shading from another light: the image (on the
+    [0, 1] scale) times ``1 + s * ramp``, a linear ramp across the image in a random direction with
+    strength ``s`` in 0.15-0.4. A face pasted from another photo keeps that photo's light, which no
+    longer matches the frame's hair, neck and background (lighting inconsistency as a forgery cue:
+    Johnson & Farid, 2005); colour jitter alone shifts every pixel alike and leaves no such trace."""
+    b, _, h, w = x.shape
+    pick = torch.rand(b, generator=g) < p
+    angle = _uniform(b, 0.0, 2 * np.pi, g)
+    strength = _uniform(b, 0.15, 0.4, g) * pick.float()
+    ys = torch.linspace(-1, 1, h).view(1, h, 1)
+    xs = torch.linspace(-1, 1, w).view(1, 1, w)
+    ramp = torch.cos(angle).view(b, 1, 1) * xs + torch.sin(angle).view(b, 1, 1) * ys
+    gain = (1 + strength.view(b, 1, 1) * ramp).unsqueeze(1).to(x)
+    return (((x + 1) / 2 * gain) * 2 - 1).clamp(-1, 1)
+
+
+def _poisson_blend(source: Tensor, image: Tensor, mask: Tensor) -> Tensor:
+    """Poisson image editing (``cv2.seamlessClone``) of ``source`` into ``image`` over ``mask > 0.5``,
+    each ``(3, H, W)`` / ``(1, H, W)``; the gradient-domain blend leaves no colour step at the boundary,
+    only the pasted face's own gradients (its shading, its edges) inside it."""
+    binary = (mask[0] > 0.5).cpu().numpy().astype(np.uint8)
+    if binary.sum() < 9:
+        return image
+    out = _poisson(_to_uint8(source), _to_uint8(image), binary)
+    return _from_uint8(out).to(image)
+
+
 def _small_affine(x: Tensor, g: torch.Generator | None, max_shift: float, max_scale: float) -> Tensor:
     """``(B, C, H, W)`` -> each image zoomed by <= ``max_scale``, shifted by <= ``max_shift`` of its size."""
     b = x.shape[0]
@@ -137,15 +167,20 @@ def self_blend(
     max_shift: float = 0.03,
     max_scale: float = 0.05,
     frequency: float = 0.5,
+    relight: float = 0.0,
+    poisson: float = 0.0,
 ) -> tuple[Tensor, Tensor]:
     """Faces ``(B, 3, H, W)`` or ``(3, H, W)`` in [-1, 1], masks ``(B, 1, H, W)``/``(1, H, W)``/``(H, W)``
     in [0, 1] -> ``(fake, blend_mask)`` of the same batch shape.
 
     ``fake = image * (1 - blend_mask) + source * blend_mask`` where ``source`` is the same face after colour
     jitter, with probability ``frequency`` a downscale or a sharpening (:func:`_frequency_jitter`; 0 =
-    off), and a small random zoom/shift, and ``blend_mask`` is the face mask randomly dilated or eroded,
-    blurred, and scaled by a blend ratio (1 with probability 1/2, else uniform in [0.25, 1)). Outside
-    ``blend_mask > 0`` the fake equals the input exactly. Deterministic for a given generator or int seed.
+    off), with probability ``relight`` a shading ramp from another light (:func:`_relight`; 0 = off),
+    and a small random zoom/shift, and ``blend_mask`` is the face mask randomly dilated or eroded,
+    blurred, and scaled by a blend ratio (1 with probability 1/2, else uniform in [0.25, 1)). With
+    probability ``poisson`` per image the copy is instead Poisson-blended (:func:`_poisson_blend`) over
+    the binary face mask (``blend_mask`` is then that mask): no boundary, only the copy's gradients.
+    Outside ``blend_mask > 0`` the fake equals the input exactly (Poisson: outside the mask). Deterministic for a given generator or int seed.
     Use :func:`landmarks_to_mask` to build masks from 5 or 68 landmarks.
     """
     single = image.dim() == 3
@@ -164,9 +199,17 @@ def self_blend(
     source = _colour_jitter(x, g)
     if frequency > 0:
         source = _frequency_jitter(source, g, frequency)
+    if relight > 0:
+        source = _relight(source, g, relight)
     source = _small_affine(source, g, max_shift, max_scale)
     soft = _soften_mask(m.to(x.device).clamp(0, 1), g)
     ratio = torch.where(torch.rand(b, generator=g) < 0.5, torch.ones(b), _uniform(b, 0.25, 1.0, g))
     blend = soft * ratio.to(soft).view(b, 1, 1, 1)
     fake = x * (1 - blend) + source.to(x.dtype) * blend
+    if poisson > 0:
+        cloned = torch.rand(b, generator=g) < poisson
+        for i in torch.nonzero(cloned).flatten().tolist():
+            region = (m[i].to(x.device) > 0.5).to(x.dtype)
+            fake[i] = _poisson_blend(source[i].to(x.dtype), x[i], region)
+            blend[i] = region
     return (fake[0], blend[0]) if single else (fake, blend)
