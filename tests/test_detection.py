@@ -290,8 +290,8 @@ def test_self_blend_relight_adds_a_shading_ramp_inside_the_mask_only():
     assert torch.equal(_relight(x, g, 0.0), x)
     lit = _relight(x, torch.Generator().manual_seed(0), 1.0)
     span = lit.amax((1, 2, 3)) - lit.amin((1, 2, 3))
-    # grey 0.5 on the [0, 1] scale times 1 + s * ramp, s in 0.15-0.4, |ramp| <= 1 (axis) .. sqrt(2) (diagonal):
-    # a span of 2s to 2.83s on the [-1, 1] scale
+    # grey 0.5 on the [0, 1] scale times 1 + s * ramp, s in 0.15-0.4, |ramp| <= 1 (axis) .. sqrt(2)
+    # (diagonal): a span of 2s to 2.83s on the [-1, 1] scale
     assert (span > 0.29).all() and (span < 1.14).all()
     assert torch.allclose(lit.mean((1, 2, 3)), x.mean((1, 2, 3)), atol=0.02)  # a ramp, not a brightness step
     mask = torch.zeros(8, 1, 32, 32)

@@ -180,7 +180,8 @@ def self_blend(
     blurred, and scaled by a blend ratio (1 with probability 1/2, else uniform in [0.25, 1)). With
     probability ``poisson`` per image the copy is instead Poisson-blended (:func:`_poisson_blend`) over
     the binary face mask (``blend_mask`` is then that mask): no boundary, only the copy's gradients.
-    Outside ``blend_mask > 0`` the fake equals the input exactly (Poisson: outside the mask). Deterministic for a given generator or int seed.
+    Outside ``blend_mask > 0`` the fake equals the input exactly (Poisson: outside the mask).
+    Deterministic for a given generator or int seed.
     Use :func:`landmarks_to_mask` to build masks from 5 or 68 landmarks.
     """
     single = image.dim() == 3
