@@ -29,8 +29,12 @@ __all__ = ["train", "build_module", "final_table", "detector_mode", "steps_per_b
 
 
 def steps_per_batch(cfg: DictConfig) -> int:
-    """Optimiser steps (``global_step``) per batch: D and G, plus the detector's unless it is off."""
-    return 2 if detector_mode(cfg) == "off" else 3
+    """Optimiser steps (``global_step``) per batch: G; D unless no loss needs it (the module runs D only
+    for a non-zero adversarial or feature-matching weight: ``loss=supervised``); the detector's unless
+    it is off. ``max_steps`` counts these, so a wrong count would train the wrong number of images."""
+    weights = cfg.loss.get("weights") or {}
+    uses_d = bool(float(weights.get("adversarial", 0.0)) or float(weights.get("feature_matching", 0.0)))
+    return 1 + int(uses_d) + int(detector_mode(cfg) != "off")
 
 
 def kimg_to_batches(kimg: float, batch_size: int, world_size: int = 1) -> int:

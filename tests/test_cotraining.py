@@ -51,6 +51,9 @@ def test_every_detector_option_composes_and_instantiates(cfg_factory):
             assert net(_images(2)).shape == (2,), option
         assert kwargs["optimizer_det"](net.parameters()) is not None
         assert steps_per_batch(cfg) == 3
+    # loss=supervised runs no discriminator: G (and the detector) only, or the run trains twice its kimg
+    assert steps_per_batch(cfg_factory(["loss=supervised", "detector=off"])) == 1
+    assert steps_per_batch(cfg_factory(["loss=supervised", "detector=small"])) == 2
     cfg = cfg_factory(["detector=small", "detector.mode=adversarial"])
     assert detector_mode(cfg) == "adversarial"
     with pytest.raises(ValueError, match="detector.mode"):

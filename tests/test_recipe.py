@@ -117,6 +117,11 @@ def test_supervised_bound_trains_on_the_truth_and_nothing_else_needs_it(cfg_fact
     start = {k: v.clone() for k, v in build_module(short).discriminator.state_dict().items()}
     metrics, objects = train(short)
     assert objects["trainer"].global_step > 0 and "train/g/truth" in metrics
+    # the budget in images holds without a D step (max_steps counted D's steps before: twice the kimg)
+    from deepswap.train import kimg_to_batches
+
+    batch = int(short.data.batch_size)
+    assert int(objects["module"].images_seen) == kimg_to_batches(short.total_kimg, batch) * batch
     end = objects["module"].discriminator.state_dict()
     assert all(torch.equal(start[k], end[k]) for k in start)
 
