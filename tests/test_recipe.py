@@ -8,7 +8,7 @@ from hydra.utils import instantiate
 from deepswap.data.pairs import SyntheticPairs, template_face_mask
 from deepswap.evaluation.metrics import streak_energy, streak_ratio
 from deepswap.models.generators.deepswap_lite import DeepSwapLiteGenerator
-from deepswap.train import _data_overrides, build_module
+from deepswap.train import _data_overrides, build_module, detector_mode
 from deepswap.training.module import dilate_mask, random_affine
 
 
@@ -88,6 +88,14 @@ def test_identity_target_is_the_mean_of_the_source_views(cfg_factory):
     expected = torch.nn.functional.normalize(every.mean(1), dim=1)
     assert torch.allclose(mean, expected, atol=1e-5)
     assert torch.allclose(module.source_identity(source, None), module.embed(source))
+
+
+def test_supervised_bound_experiment_has_no_same_identity_pairs(cfg_factory):
+    # same-identity pairs (truth = target) pin an L1-trained generator to the target (experiments/
+    # 2026-12-04_identity_speed): the bound's experiment drops them and runs no detector
+    cfg = cfg_factory(["experiment=supervised_bound"])
+    assert cfg.data.same_ratio == 0.0 and cfg.loss.weights.truth > 0 and cfg.loss.weights.adversarial == 0
+    assert detector_mode(cfg) == "off" and _data_overrides(cfg) == {"train_truth": True}
 
 
 def test_supervised_bound_trains_on_the_truth_and_nothing_else_needs_it(cfg_factory):

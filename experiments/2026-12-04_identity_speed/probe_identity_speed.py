@@ -1,0 +1,130 @@
+"""How fast does the default generator learn to USE the identity it is given? Supervised (L1 to the
+ground truth, the upper bound's objective) training on pre-rendered world-v2 pairs, with the source's
+TRUE identity factors as input (a perfect encoder), scored every few hundred steps on 200 val pairs:
+
+- face L1 to the truth, against output = target and the average identity (the protocol's baselines);
+- identity gain: face L1 with every pair given ANOTHER pair's source identity minus face L1 with its
+  own. Zero means the generator ignores the identity input (it only learned what every swap shares,
+  e.g. moving the target towards the average face); the truth's own gain is the shuffled truth's error.
+
+    python experiments/2026-12-04_identity_speed/probe_identity_speed.py --steps 1000 --variants base
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from deepswap.data.pairs import SyntheticPairs  # noqa: E402
+from deepswap.data.synthetic import SyntheticFaceWorld  # noqa: E402
+from deepswap.evaluation.metrics import region_errors  # noqa: E402
+from deepswap.evaluation.protocol import synthetic_pairs  # noqa: E402
+from deepswap.models.generators.deepswap_lite import DeepSwapLiteGenerator  # noqa: E402
+
+# The main job's generator defaults (configs/generator/deepswap.yaml) and optimiser (configs/optimizer).
+BASE = {"mask_bias_init": 0.0, "residual_rgb": True, "upsample": "bilinear", "rgb_init_scale": 0.1}
+VARIANTS = {
+    "base": {},
+    "mapping_lr10": {"mapping_lr": 10.0},  # the identity's mapping network at 10x the learning rate
+    "lr3e-3": {"lr": 3e-3},
+    "blocks4": {"gen": {"n_blocks": 4}},
+    "nomask_warp4": {"gen": {"blend_mask": False, "warp_pixels": 4.0}},
+}
+
+
+def batchify(ds, n):
+    items = [ds[i] for i in range(n)]
+    return {k: torch.stack([it[k] for it in items]) for k in ("target", "truth", "source_id")}
+
+
+def bootstrap(x: np.ndarray, n: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, len(x), size=(n, len(x)))].mean(1)
+    return float(x.mean()), float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
+
+
+def face_l1(swap, val) -> np.ndarray:
+    err = region_errors(swap, val["truth"], val["truth_mask"], val["target_mask"])
+    return err["gt_l1_face"].numpy()
+
+
+def swap(gen, val, ids) -> torch.Tensor:
+    return torch.cat([gen(val["target"][i : i + 50], ids[i : i + 50]).image for i in range(0, 200, 50)])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--pairs", type=int, default=8000, help="distinct training pairs (cycled)")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--variants", nargs="+", default=["base"])
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    world = SyntheticFaceWorld(num_train_identities=1000, num_heldout_identities=400, seed=0)
+    t0 = time.time()
+    train = batchify(SyntheticPairs(world, "train", 64, args.pairs, 0.0, with_truth=True), args.pairs)
+    val = synthetic_pairs(world, 200, 64, seed=0, split="val")
+    print(f"rendered in {time.time() - t0:.0f} s", flush=True)
+    idf = lambda ids: torch.stack([world.identity_factors(int(i)) for i in ids])  # noqa: E731
+    tr_id, va_id = idf(train["source_id"]), idf(val["source_id"])
+    shuffled = va_id.roll(1, 0)  # every pair gets another pair's source identity
+    refs = {"output = target": face_l1(val["target"], val), "average identity": face_l1(val["average"], val)}
+    for name, v in refs.items():
+        print(f"{name:18s} face L1 {v.mean():.4f}", flush=True)
+    results = {"references": {k: float(v.mean()) for k, v in refs.items()}, "variants": {}}
+    for name in args.variants:
+        v = VARIANTS[name]
+        torch.manual_seed(0)
+        gen = DeepSwapLiteGenerator(id_dim=tr_id.shape[1], **{**BASE, **v.get("gen", {})})
+        lr = v.get("lr", 1e-3)
+        mapping = list(gen.mapping.parameters())
+        rest = [p for p in gen.parameters() if all(p is not q for q in mapping)]
+        opt = torch.optim.Adam(
+            [{"params": rest}, {"params": mapping, "lr": lr * v.get("mapping_lr", 1.0)}],
+            lr=lr, betas=(0.9, 0.99),
+        )  # fmt: skip
+        rows, t0 = [], time.time()
+        for step in range(1, args.steps + 1):
+            lo = ((step - 1) * args.batch) % args.pairs
+            sl = slice(lo, lo + args.batch)
+            out = gen(train["target"][sl], tr_id[sl]).image
+            loss = (out - train["truth"][sl]).abs().mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if step % args.eval_every and step != args.steps:
+                continue
+            with torch.no_grad():
+                own, other = face_l1(swap(gen, val, va_id), val), face_l1(swap(gen, val, shuffled), val)
+            row = {
+                "step": step,
+                "kimg": step * args.batch / 1000,
+                "face_l1": bootstrap(own),
+                "minus_target": bootstrap(own - refs["output = target"]),
+                "minus_average": bootstrap(own - refs["average identity"]),
+                "identity_gain": bootstrap(other - own),
+            }
+            rows.append(row)
+            f = lambda t: f"{t[0]:+.4f} [{t[1]:+.4f}, {t[2]:+.4f}]"  # noqa: E731
+            print(
+                f"{name:14s} step {step:5d} face L1 {row['face_l1'][0]:.4f}"
+                f"  - target {f(row['minus_target'])}"
+                f"  - average {f(row['minus_average'])}  identity gain {f(row['identity_gain'])}"
+                f"  ({time.time() - t0:.0f} s)",
+                flush=True,
+            )
+        results["variants"][name] = rows
+        if args.out:
+            json.dump(results, open(args.out, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
