@@ -36,12 +36,12 @@ PASTE_VARIANTS = {
 UPSAMPLERS = ("nearest", "bilinear", "transposed", "shuffle")
 
 
-def _to_uint8(x: Tensor) -> np.ndarray:
+def to_uint8(x: Tensor) -> np.ndarray:
     """``(3, H, W)`` in [-1, 1] -> ``(H, W, 3)`` uint8 RGB."""
     return ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
 
 
-def _from_uint8(a: np.ndarray) -> Tensor:
+def from_uint8(a: np.ndarray) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1).float() / 127.5 - 1
 
 
@@ -70,7 +70,7 @@ def reinhard_transfer(source: np.ndarray, target: np.ndarray, mask: np.ndarray) 
     return cv2.cvtColor(out.clip(0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
 
 
-def _poisson(src: np.ndarray, dst: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def poisson_clone(src: np.ndarray, dst: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """``cv2.seamlessClone`` of ``src`` into ``dst`` over binary ``mask`` at the same place; the images
     are padded first so that a mask touching the border stays inside the clone's domain."""
     h, w = mask.shape
@@ -110,7 +110,7 @@ def paste_swap(
     rng = np.random.default_rng([int(seed), 7707])
     out = []
     for i in range(b):
-        t, s = _to_uint8(target[i]), _to_uint8(source[i])
+        t, s = to_uint8(target[i]), to_uint8(source[i])
         m = align_matrix(source_landmarks[i].cpu().numpy(), target_landmarks[i].cpu().numpy())
         warped = cv2.warpAffine(s, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         s_mask = source_mask[i, 0].float().cpu().numpy().astype(np.float32)
@@ -125,8 +125,8 @@ def paste_swap(
             a = cv2.GaussianBlur(region, (0, 0), sigma)[..., None].clip(0, 1)
             fake = (warped.astype(np.float32) * a + t.astype(np.float32) * (1 - a)).round().astype(np.uint8)
         else:
-            fake = _poisson(warped, t, (region > 0.5).astype(np.uint8))
-        out.append(_from_uint8(fake))
+            fake = poisson_clone(warped, t, (region > 0.5).astype(np.uint8))
+        out.append(from_uint8(fake))
     return quantize(torch.stack(out).to(target.device))
 
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from deepswap.detection.manipulations import _from_uint8, _poisson, _to_uint8
+from deepswap.detection.manipulations import from_uint8, poisson_clone, to_uint8
 from deepswap.detection.postprocess import gaussian_blur
 
 SBI_OPTIONS = ("max_shift", "max_scale", "frequency", "relight", "poisson")
@@ -128,8 +128,8 @@ def _poisson_blend(source: Tensor, image: Tensor, mask: Tensor) -> Tensor:
     binary = (mask[0] > 0.5).cpu().numpy().astype(np.uint8)
     if binary.sum() < 9:
         return image
-    out = _poisson(_to_uint8(source), _to_uint8(image), binary)
-    return _from_uint8(out).to(image)
+    out = poisson_clone(to_uint8(source), to_uint8(image), binary)
+    return from_uint8(out).to(image)
 
 
 def _small_affine(x: Tensor, g: torch.Generator | None, max_shift: float, max_scale: float) -> Tensor:
