@@ -32,8 +32,9 @@ def steps_per_batch(cfg: DictConfig) -> int:
     """Optimiser steps (``global_step``) per batch: G; D unless no loss needs it (the module runs D only
     for a non-zero adversarial or feature-matching weight: ``loss=supervised``); the detector's unless
     it is off. ``max_steps`` counts these, so a wrong count would train the wrong number of images."""
-    weights = cfg.loss.get("weights") or {}
-    uses_d = bool(float(weights.get("adversarial", 0.0)) or float(weights.get("feature_matching", 0.0)))
+    from deepswap.training.module import needs_discriminator
+
+    uses_d = needs_discriminator(cfg.loss.get("weights") or {})
     return 1 + int(uses_d) + int(detector_mode(cfg) != "off")
 
 

@@ -39,6 +39,13 @@ LOSS_NAMES = (
 )
 
 
+def needs_discriminator(loss_weights) -> bool:
+    """Whether a generator objective uses D: a non-zero adversarial or feature-matching weight
+    (``loss=supervised`` has neither, so D is then neither run nor trained). ``deepswap.train`` counts
+    the optimiser steps per batch with the same rule."""
+    return any(float(loss_weights.get(k, 0.0)) for k in ("adversarial", "feature_matching"))
+
+
 def random_affine(images: Tensor, strength: float, scale: bool = True) -> Tensor:
     """``(B, 3, H, W)`` -> the same images, each shifted, scaled and rotated at random (differentiable).
 
@@ -324,8 +331,8 @@ class FaceSwapModule(L.LightningModule):
     @property
     def uses_discriminator(self) -> bool:
         """False when neither the adversarial nor the feature-matching weight is set (``loss=supervised``):
-        the discriminator is then neither trained nor run."""
-        return bool(self.weights["adversarial"] or self.weights["feature_matching"])
+        the discriminator is then neither trained nor run (:func:`needs_discriminator`)."""
+        return needs_discriminator(self.weights)
 
     def _d_step(self, opt_d, target: Tensor, fake: Tensor) -> dict | None:
         if not self.uses_discriminator:
