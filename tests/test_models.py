@@ -134,6 +134,29 @@ def test_modulated_conv_one_sample_path_equals_the_batched_one() -> None:
     assert torch.allclose(traced(x.detach(), w), batched, atol=1e-5)  # B=3 through a B=1 trace
 
 
+def test_modulated_conv_shift_starts_at_zero_and_is_folded_like_the_bias() -> None:
+    """``shift=True`` adds a latent-driven per-channel shift (the identity's additive path). It starts
+    at zero (the layer equals the plain modulated conv), it learns (its weight gets a gradient), and
+    the one-sample path folds it into the bias exactly as the batch path adds it."""
+    from deepswap.models.layers import ModulatedConv2d
+
+    torch.manual_seed(0)
+    plain, shifted = ModulatedConv2d(8, 6, 3, 16), ModulatedConv2d(8, 6, 3, 16, shift=True)
+    shifted.load_state_dict(plain.state_dict(), strict=False)
+    x, w = torch.randn(3, 8, 10, 10), torch.randn(3, 16)
+    assert torch.allclose(shifted(x, w), plain(x, w))
+    (grad,) = torch.autograd.grad(shifted(x, w).sum() + shifted(x, w).square().sum(), [shifted.shift.weight])
+    assert grad.abs().sum() > 0
+    with torch.no_grad():
+        shifted.shift.weight.normal_()
+    batched = shifted(x, w)
+    assert (batched - plain(x, w)).abs().mean() > 0.1  # the latent now moves the output additively
+    single = torch.cat([shifted(x[i : i + 1], w[i : i + 1]) for i in range(3)])
+    assert torch.allclose(single, batched, atol=1e-5)
+    gen = DeepSwapLiteGenerator(id_dim=ID_DIM, base_channels=8, max_channels=16, w_dim=32, id_shift=True)
+    assert sum(m.shift is not None for m in gen.modules() if isinstance(m, ModulatedConv2d)) == 3 + 2 * 2
+
+
 def test_masked_output_is_blended_with_target() -> None:
     g = DeepSwapLiteGenerator(id_dim=ID_DIM, base_channels=8, max_channels=32, w_dim=32, residual_rgb=False)
     target, source_id = _inputs()

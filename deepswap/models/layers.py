@@ -60,7 +60,13 @@ class ModulatedConv2d(nn.Module):
     """
 
     def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: int, w_dim: int, demodulate: bool = True
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        w_dim: int,
+        demodulate: bool = True,
+        shift: bool = False,
     ) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
@@ -71,6 +77,18 @@ class ModulatedConv2d(nn.Module):
         self.scale = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
         self.padding = kernel_size // 2
         self.demodulate = demodulate
+        # An additive, per-channel shift of the output from the latent (AdaIN's beta, AAD's id_beta):
+        # modulation alone only rescales features, so the latent cannot add what the input lacks.
+        # Zero-initialised: the layer starts as the plain modulated conv.
+        self.shift = nn.Linear(w_dim, out_channels) if shift else None
+        if self.shift is not None:
+            nn.init.zeros_(self.shift.weight)
+            nn.init.zeros_(self.shift.bias)
+
+    def _bias(self, w: Tensor) -> Tensor:
+        """(B, C_out): the shared bias, plus the latent's shift when enabled."""
+        bias = self.bias[None, :].expand(w.shape[0], -1)
+        return bias if self.shift is None else bias + self.shift(w)
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
         s = self.affine(w)  # (B, C_in)
@@ -81,12 +99,12 @@ class ModulatedConv2d(nn.Module):
             weight = weight * s[0][None, :, None, None]
             if self.demodulate:
                 weight = weight * torch.rsqrt(weight.pow(2).sum(dim=(1, 2, 3)) + 1e-8)[:, None, None, None]
-            return F.conv2d(x, weight, self.bias, padding=self.padding)
+            return F.conv2d(x, weight, self._bias(w)[0], padding=self.padding)
         y = F.conv2d(x * s[:, :, None, None], weight, padding=self.padding)
         if self.demodulate:
             energy = (s * s) @ weight.pow(2).sum(dim=(2, 3)).t()  # (B, C_out)
             y = y * torch.rsqrt(energy + 1e-8)[:, :, None, None]
-        return y + self.bias[None, :, None, None]
+        return y + self._bias(w)[:, :, None, None]
 
 
 class MappingNetwork(nn.Module):

@@ -26,6 +26,7 @@ from deepswap.data.pairs import SyntheticPairs  # noqa: E402
 from deepswap.data.synthetic import SyntheticFaceWorld  # noqa: E402
 from deepswap.evaluation.metrics import region_errors  # noqa: E402
 from deepswap.evaluation.protocol import synthetic_pairs  # noqa: E402
+from deepswap.models.generators.aad import AADGenerator  # noqa: E402
 from deepswap.models.generators.deepswap_lite import DeepSwapLiteGenerator  # noqa: E402
 
 # The main job's generator defaults (configs/generator/deepswap.yaml) and optimiser (configs/optimizer).
@@ -36,6 +37,14 @@ VARIANTS = {
     "lr3e-3": {"lr": 3e-3},
     "blocks4": {"gen": {"n_blocks": 4}},
     "nomask_warp4": {"gen": {"blend_mask": False, "warp_pixels": 4.0}},
+    # stop 25: an additive identity shift in every modulated conv (AdaIN's beta, AAD's id_beta)
+    "id_shift": {"gen": {"id_shift": True}},
+    # the GHOST family at about 3M params (the families comparison of ../2026-12-04_bound_and_families)
+    "map0": {"gen": {"mapping_layers": 0}},  # identity straight into the modulations (AAD has no mapping)
+    "id_shift_map0": {"gen": {"id_shift": True, "mapping_layers": 0}},
+    "id_norm": {"gen": {"id_norm": True}},
+    "adain": {"gen": {"id_norm": True, "id_shift": True}},  # instance norm + identity scale and shift
+    "ghost_3M": {"cls": "aad", "gen": {"base_channels": 16, "max_channels": 96, "n_down": 5}},
 }
 
 
@@ -83,9 +92,13 @@ def main() -> None:
     for name in args.variants:
         v = VARIANTS[name]
         torch.manual_seed(0)
-        gen = DeepSwapLiteGenerator(id_dim=tr_id.shape[1], **{**BASE, **v.get("gen", {})})
+        if v.get("cls") == "aad":
+            gen = AADGenerator(id_dim=tr_id.shape[1], **v["gen"])
+        else:
+            gen = DeepSwapLiteGenerator(id_dim=tr_id.shape[1], **{**BASE, **v.get("gen", {})})
+        print(f"{name}: {sum(p.numel() for p in gen.parameters()) / 1e6:.2f}M params", flush=True)
         lr = v.get("lr", 1e-3)
-        mapping = list(gen.mapping.parameters())
+        mapping = list(gen.mapping.parameters()) if hasattr(gen, "mapping") else []
         rest = [p for p in gen.parameters() if all(p is not q for q in mapping)]
         opt = torch.optim.Adam(
             [{"params": rest}, {"params": mapping, "lr": lr * v.get("mapping_lr", 1.0)}],

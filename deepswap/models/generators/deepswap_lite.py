@@ -21,17 +21,23 @@ def _conv_act(cin: int, cout: int, stride: int) -> nn.Sequential:
     return nn.Sequential(conv, nn.LeakyReLU(0.2, inplace=True))
 
 
+def _norm(x: Tensor, on: bool) -> Tensor:
+    """Instance-normalise ``x`` when ``on`` (AdaIN's first half: the identity then sets the statistics)."""
+    return F.instance_norm(x) if on else x
+
+
 class ModResBlock(nn.Module):
     """(B, C, h, w) + (B, w_dim) latent -> (B, C, h, w): two modulated 3x3 convs, residual, / sqrt(2)."""
 
-    def __init__(self, channels: int, w_dim: int) -> None:
+    def __init__(self, channels: int, w_dim: int, id_shift: bool = False, id_norm: bool = False) -> None:
         super().__init__()
-        self.conv1 = ModulatedConv2d(channels, channels, 3, w_dim)
-        self.conv2 = ModulatedConv2d(channels, channels, 3, w_dim)
+        self.id_norm = id_norm
+        self.conv1 = ModulatedConv2d(channels, channels, 3, w_dim, shift=id_shift)
+        self.conv2 = ModulatedConv2d(channels, channels, 3, w_dim, shift=id_shift)
 
     def forward(self, x: Tensor, w: Tensor) -> Tensor:
-        y = F.leaky_relu(self.conv1(x, w), 0.2)
-        y = F.leaky_relu(self.conv2(y, w), 0.2)
+        y = F.leaky_relu(self.conv1(_norm(x, self.id_norm), w), 0.2)
+        y = F.leaky_relu(self.conv2(_norm(y, self.id_norm), w), 0.2)
         return (x + y) / math.sqrt(2.0)
 
 
@@ -43,14 +49,23 @@ class DecoderStage(nn.Module):
     projection of the encoder skip (pose, expression, background), then an identity-modulated 3x3 conv.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, upsample: str = "bilinear") -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        w_dim: int,
+        upsample: str = "bilinear",
+        id_shift: bool = False,
+        id_norm: bool = False,
+    ) -> None:
         super().__init__()
+        self.id_norm = id_norm
         if upsample not in ("bilinear", "nearest"):
             raise ValueError(f"upsample must be 'bilinear' or 'nearest', got {upsample!r}")
         self.upsample = upsample
         self.reduce = nn.Conv2d(in_channels, out_channels, 1)
         self.skip = nn.Conv2d(out_channels, out_channels, 1)
-        self.conv = ModulatedConv2d(out_channels, out_channels, 3, w_dim)
+        self.conv = ModulatedConv2d(out_channels, out_channels, 3, w_dim, shift=id_shift)
 
     def forward(self, x: Tensor, skip: Tensor, w: Tensor) -> Tensor:
         if self.upsample == "nearest":
@@ -58,7 +73,7 @@ class DecoderStage(nn.Module):
         else:
             up = F.interpolate(self.reduce(x), scale_factor=2, mode="bilinear", align_corners=False)
         x = up + self.skip(skip)
-        return F.leaky_relu(self.conv(x, w), 0.2)
+        return F.leaky_relu(self.conv(_norm(x, self.id_norm), w), 0.2)
 
 
 class DeepSwapLiteGenerator(SwapGenerator):
@@ -81,7 +96,11 @@ class DeepSwapLiteGenerator(SwapGenerator):
     starts exactly at the target). ``warp_pixels > 0`` adds a displacement head (at most that many
     pixels, tanh-bounded, starting at 0): the residual then applies to the warped target, so the
     generator can move edges (face width, eye and mouth shape: the identity's geometry) instead of
-    painting them.
+    painting them. ``id_shift`` adds a per-channel shift from the identity latent to every modulated
+    conv's output (AdaIN's beta, AAD's id_beta; zero-initialised): modulation alone only rescales
+    the target's features, so without it the identity cannot add what the target lacks. ``id_norm``
+    instance-normalises each modulated conv's input (with ``id_shift``: AdaIN, the identity sets the
+    per-channel statistics instead of the target's).
     Cost with defaults (32-64-128-192 channels): 0.55 GFLOPs at 64 px, 8.9 at 256 px (FLOPs scale
     with H*W for a fixed n_down); ``base_channels=16, max_channels=128, n_blocks=3`` costs 0.22 / 3.5.
     """
@@ -101,6 +120,8 @@ class DeepSwapLiteGenerator(SwapGenerator):
         blend_mask: bool = True,
         rgb_init_scale: float = 0.1,
         warp_pixels: float = 0.0,
+        id_shift: bool = False,
+        id_norm: bool = False,
     ) -> None:
         super().__init__(id_dim=id_dim, has_mask=True, size_multiple=2**n_down)
         if n_down < 1 or n_blocks < 0:
@@ -110,9 +131,10 @@ class DeepSwapLiteGenerator(SwapGenerator):
         w_dim = self.mapping.out_dim
         self.stem = _conv_act(3, ch[0], 1)
         self.downs = nn.ModuleList(_conv_act(ch[i], ch[i + 1], 2) for i in range(n_down))
-        self.blocks = nn.ModuleList(ModResBlock(ch[-1], w_dim) for _ in range(n_blocks))
+        self.blocks = nn.ModuleList(ModResBlock(ch[-1], w_dim, id_shift, id_norm) for _ in range(n_blocks))
         self.ups = nn.ModuleList(
-            DecoderStage(ch[i + 1], ch[i], w_dim, upsample) for i in reversed(range(n_down))
+            DecoderStage(ch[i + 1], ch[i], w_dim, upsample, id_shift, id_norm)
+            for i in reversed(range(n_down))
         )
         if not residual_rgb and not blend_mask:
             raise ValueError("blend_mask=false needs residual_rgb=true (else nothing keeps the target)")
