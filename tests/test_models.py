@@ -157,6 +157,32 @@ def test_modulated_conv_shift_starts_at_zero_and_is_folded_like_the_bias() -> No
     assert sum(m.shift is not None for m in gen.modules() if isinstance(m, ModulatedConv2d)) == 3 + 2 * 2
 
 
+def test_aad_decoder_starts_near_the_target_and_uses_the_identity() -> None:
+    """``decoder="aad"``: AAD residual blocks replace the modulated decoder. The residual RGB head
+    still starts the swap at the target (exactly, with ``rgb_init_scale=0``); once the head is not
+    zero the output depends on the source identity; every parameter gets a gradient; options that
+    belong to the modulated decoder are refused with a message that names them."""
+    from deepswap.models.generators.aad import AADLayer
+
+    torch.manual_seed(0)
+    kw = dict(id_dim=ID_DIM, base_channels=8, max_channels=16, w_dim=32, mask_bias_init=0.0)
+    target, source_id = _inputs()
+    exact = DeepSwapLiteGenerator(decoder="aad", rgb_init_scale=0.0, **kw)
+    assert (exact(target, source_id).image - target).abs().max() < 1e-3
+    g = DeepSwapLiteGenerator(decoder="aad", **kw)
+    assert sum(isinstance(m, AADLayer) for m in g.modules()) == 2 * (2 + 3)  # 2 blocks + 3 stages, 2 units
+    out = g(target, source_id)
+    other = g(target, source_id.roll(1, 0))
+    assert (out.image - other.image).abs().mean() > 1e-4
+    out.image.square().mean().backward()
+    missing = [n for n, p in g.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not missing, missing
+    with pytest.raises(ValueError, match="id_shift"):
+        DeepSwapLiteGenerator(decoder="aad", id_shift=True, **kw)
+    with pytest.raises(ValueError, match="decoder must be"):
+        DeepSwapLiteGenerator(decoder="spade", **kw)
+
+
 def test_masked_output_is_blended_with_target() -> None:
     g = DeepSwapLiteGenerator(id_dim=ID_DIM, base_channels=8, max_channels=32, w_dim=32, residual_rgb=False)
     target, source_id = _inputs()

@@ -44,6 +44,10 @@ VARIANTS = {
     "id_shift_map0": {"gen": {"id_shift": True, "mapping_layers": 0}},
     "id_norm": {"gen": {"id_norm": True}},
     "adain": {"gen": {"id_norm": True, "id_shift": True}},  # instance norm + identity scale and shift
+    # stop 26: deepswap-lite with an AAD decoder (FaceShifter's denormalisation, skips as attributes)
+    "lite_aad": {"gen": {"decoder": "aad"}},
+    "lite_aad1": {"gen": {"decoder": "aad", "aad_layers": 1}},
+    "lite_aad_b24": {"gen": {"decoder": "aad", "base_channels": 24}},
     "ghost_3M": {"cls": "aad", "gen": {"base_channels": 16, "max_channels": 96, "n_down": 5}},
 }
 

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from deepswap.models.generators.aad import AADResBlock
 from deepswap.models.generators.base import GeneratorOutput, SwapGenerator
 from deepswap.models.layers import MappingNetwork, ModulatedConv2d, channel_plan
 
@@ -76,6 +77,37 @@ class DecoderStage(nn.Module):
         return F.leaky_relu(self.conv(_norm(x, self.id_norm), w), 0.2)
 
 
+class AADBottleneck(nn.Module):
+    """(B, C, h, w) + latent -> (B, C, h, w): an AAD residual block whose attributes are its own input."""
+
+    def __init__(self, channels: int, w_dim: int, n_layers: int) -> None:
+        super().__init__()
+        self.block = AADResBlock(channels, channels, channels, w_dim, n_layers)
+
+    def forward(self, x: Tensor, w: Tensor) -> Tensor:
+        return self.block(x, x, w)
+
+
+class AADDecoderStage(nn.Module):
+    """(B, C_in, h, w) + skip (B, C_out, 2h, 2w) + latent -> (B, C_out, 2h, 2w), FaceShifter's way.
+
+    1x1 conv to C_out, bilinear x2, then an AAD residual block (``n_layers`` units of AAD -> ReLU ->
+    3x3 conv) with the encoder skip as its attribute map: every unit instance-normalises its input and
+    mixes an attribute denormalisation (from the skip) with an identity one (scale and shift from the
+    latent) under a learned per-pixel mask, so the identity sets the features' statistics wherever the
+    mask lets it, instead of only rescaling the target's channels.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, n_layers: int) -> None:
+        super().__init__()
+        self.reduce = nn.Conv2d(in_channels, out_channels, 1)
+        self.block = AADResBlock(out_channels, out_channels, out_channels, w_dim, n_layers)
+
+    def forward(self, x: Tensor, skip: Tensor, w: Tensor) -> Tensor:
+        up = F.interpolate(self.reduce(x), scale_factor=2, mode="bilinear", align_corners=False)
+        return self.block(up, skip, w)
+
+
 class DeepSwapLiteGenerator(SwapGenerator):
     """(B, 3, H, W) target in [-1, 1] + (B, id_dim) source_id -> GeneratorOutput(image, mask).
 
@@ -100,7 +132,11 @@ class DeepSwapLiteGenerator(SwapGenerator):
     conv's output (AdaIN's beta, AAD's id_beta; zero-initialised): modulation alone only rescales
     the target's features, so without it the identity cannot add what the target lacks. ``id_norm``
     instance-normalises each modulated conv's input (with ``id_shift``: AdaIN, the identity sets the
-    per-channel statistics instead of the target's).
+    per-channel statistics instead of the target's). ``decoder="aad"`` replaces the bottleneck blocks
+    and decoder stages with AAD residual blocks (``aad_layers`` units each; FaceShifter's
+    denormalisation, the encoder skips as attribute maps): the GHOST family learned identity much
+    faster than the modulated decoder at the same size (issue 10), and this keeps deepswap's residual
+    RGB, blending mask and cheap encoder around it.
     Cost with defaults (32-64-128-192 channels): 0.55 GFLOPs at 64 px, 8.9 at 256 px (FLOPs scale
     with H*W for a fixed n_down); ``base_channels=16, max_channels=128, n_blocks=3`` costs 0.22 / 3.5.
     """
@@ -122,8 +158,17 @@ class DeepSwapLiteGenerator(SwapGenerator):
         warp_pixels: float = 0.0,
         id_shift: bool = False,
         id_norm: bool = False,
+        decoder: str = "modulated",
+        aad_layers: int = 2,
     ) -> None:
         super().__init__(id_dim=id_dim, has_mask=True, size_multiple=2**n_down)
+        if decoder not in ("modulated", "aad"):
+            raise ValueError(f"decoder must be 'modulated' or 'aad', got {decoder!r}")
+        if decoder == "aad" and (id_shift or id_norm or upsample != "bilinear" or aad_layers < 1):
+            raise ValueError(
+                "decoder='aad' has its own identity scale/shift and instance norm and upsamples bilinearly: "
+                "leave id_shift, id_norm false and upsample bilinear, and give aad_layers >= 1"
+            )
         if n_down < 1 or n_blocks < 0:
             raise ValueError(f"need n_down >= 1 and n_blocks >= 0, got {n_down}, {n_blocks}")
         ch = channel_plan(base_channels, n_down + 1, max_channels)
@@ -131,11 +176,20 @@ class DeepSwapLiteGenerator(SwapGenerator):
         w_dim = self.mapping.out_dim
         self.stem = _conv_act(3, ch[0], 1)
         self.downs = nn.ModuleList(_conv_act(ch[i], ch[i + 1], 2) for i in range(n_down))
-        self.blocks = nn.ModuleList(ModResBlock(ch[-1], w_dim, id_shift, id_norm) for _ in range(n_blocks))
-        self.ups = nn.ModuleList(
-            DecoderStage(ch[i + 1], ch[i], w_dim, upsample, id_shift, id_norm)
-            for i in reversed(range(n_down))
-        )
+        self.decoder = decoder
+        if decoder == "aad":
+            self.blocks = nn.ModuleList(AADBottleneck(ch[-1], w_dim, aad_layers) for _ in range(n_blocks))
+            self.ups = nn.ModuleList(
+                AADDecoderStage(ch[i + 1], ch[i], w_dim, aad_layers) for i in reversed(range(n_down))
+            )
+        else:
+            self.blocks = nn.ModuleList(
+                ModResBlock(ch[-1], w_dim, id_shift, id_norm) for _ in range(n_blocks)
+            )
+            self.ups = nn.ModuleList(
+                DecoderStage(ch[i + 1], ch[i], w_dim, upsample, id_shift, id_norm)
+                for i in reversed(range(n_down))
+            )
         if not residual_rgb and not blend_mask:
             raise ValueError("blend_mask=false needs residual_rgb=true (else nothing keeps the target)")
         if warp_pixels < 0:
