@@ -228,3 +228,34 @@ def test_warp_head_starts_at_the_identity_and_moves_the_target_by_at_most_its_bo
     assert torch.allclose(shifted[..., :-4], target[..., 4:], atol=1e-3)
     with pytest.raises(ValueError, match="warp_pixels"):
         DeepSwapLiteGenerator(id_dim=8, warp_pixels=-1)
+
+
+def test_pose_expression_loss_compares_the_encoder_heads_on_swap_and_target(cfg_factory):
+    """``loss.weights.pose_expression``: L1 between the frozen encoder's pose and expression reads of
+    the swap and of the target. Zero when the swap is the target, positive and differentiable for
+    another face; an encoder without those heads is refused with a message naming the option."""
+    module = build_module(cfg_factory(["detector=off", "loss.weights.pose_expression=1"]))
+    torch.manual_seed(0)
+    target = torch.rand(2, 3, 32, 32) * 2 - 1
+    assert module.pose_expression(target, target).item() == 0.0
+    other = (torch.rand(2, 3, 32, 32) * 2 - 1).requires_grad_()
+    value = module.pose_expression(other, target)
+    assert value.item() > 0
+    (grad,) = torch.autograd.grad(value, [other])
+    assert grad.abs().sum() > 0
+    _, terms = module.generator_losses(target, module.embed(target), torch.zeros(2, dtype=torch.bool))
+    assert "pose_expression" in terms
+    from deepswap.training.module import FaceSwapModule
+
+    cfg = cfg_factory(["detector=off", "loss.weights.pose_expression=1"])
+    gen = instantiate(cfg.generator)
+    with pytest.raises(ValueError, match="pose_expression"):
+        FaceSwapModule(
+            generator=gen,
+            discriminator=instantiate(cfg.discriminator),
+            identity_encoder=torch.nn.Conv2d(3, 4, 3),  # no predict(): no pose or expression heads
+            adversarial_loss=instantiate(cfg.loss.adversarial),
+            loss_weights={"pose_expression": 1.0},
+            optimizer_g=None,
+            optimizer_d=None,
+        )

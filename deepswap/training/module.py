@@ -36,6 +36,7 @@ LOSS_NAMES = (
     "outside",  # L1 to the target outside the (dilated) face region, every pair
     "truth",  # L1 to the ground-truth swap: the supervised upper bound only (loss=supervised)
     "truth_perceptual",  # L1 between frozen-encoder features of swap and truth (loss=supervised)
+    "pose_expression",  # L1 between the frozen encoder's pose + expression reads of swap and target
 )
 
 
@@ -216,6 +217,12 @@ class FaceSwapModule(L.LightningModule):
             )
         self.region_dilate = int(region.get("dilate_px", 3)) if face_region is not None else None
         self.region_confine = bool(region.get("confine", False)) and face_region is not None
+        if self.weights["pose_expression"] and not callable(getattr(identity_encoder, "predict", None)):
+            raise ValueError(
+                f"loss.weights.pose_expression needs an identity encoder with pose and expression heads "
+                f"(a FactorOracle: identity=synthetic_factors); {type(identity_encoder).__name__} has no "
+                f"predict(). Set loss.weights.pose_expression=0 for this encoder"
+            )
         if self.weights["outside"] and face_region is None:
             raise ValueError("the outside loss needs face_region (model.face_region={dilate_px: 4})")
         self.register_buffer("images_seen", torch.zeros((), dtype=torch.long))
@@ -412,6 +419,8 @@ class FaceSwapModule(L.LightningModule):
             terms["truth"] = (image.float() - truth.float()).abs().mean()
             if w["truth_perceptual"]:
                 terms["truth_perceptual"] = self.perceptual(image, truth)
+        if w["pose_expression"]:
+            terms["pose_expression"] = self.pose_expression(image, target)
         if w["attribute"]:
             terms["attribute"] = self.attribute_loss(
                 self.generator.encode_attributes(image), self.generator.encode_attributes(target)
@@ -426,6 +435,16 @@ class FaceSwapModule(L.LightningModule):
             terms["spectral"] = self.spectral_loss(image, target)
         total = sum(w[k] * v for k, v in terms.items())
         return total, terms
+
+    def pose_expression(self, image: Tensor, target: Tensor) -> Tensor:
+        """Mean L1, in factor units ([0, 1] ranges), between the frozen encoder's pose (yaw, pitch,
+        roll) and expression reads of ``image`` and of ``target``: the attribute loss of issue 10 (what
+        a swap must keep from its target, as the encoder's heads see it). No jitter: it would move roll."""
+        seen = self.identity_encoder.predict(self.identity_input(image))
+        with torch.no_grad():
+            ref = self.identity_encoder.predict(self.identity_input(target))
+        diffs = [(seen[k].float() - ref[k].float()).abs().mean() for k in ("pose", "expression")]
+        return torch.stack(diffs).mean()
 
     def perceptual(self, image: Tensor, truth: Tensor) -> Tensor:
         """Mean L1 between the frozen identity encoder's feature maps (after each ReLU of a
