@@ -137,7 +137,11 @@ class AADGenerator(SwapGenerator):
     level, upsampling x2 between levels; tanh on RGB. FaceShifter: ``mod_kernel=3,
     full_channel_mask=True``; GHOST: ``mod_kernel=1, full_channel_mask=False``. FaceShifter has no
     blending mask (``output_mask=False``); with ``output_mask=True`` the last block also predicts a
-    1-channel mask and ``image`` is ``mask * raw + (1 - mask) * target``.
+    1-channel mask and ``image`` is ``mask * raw + (1 - mask) * target``. ``residual_rgb=True`` (a
+    deepswap option, not in either paper): the RGB is a change in tanh space, ``raw = tanh(rgb +
+    atanh(target))``, with the last block's output convs scaled by ``rgb_init_scale`` at init, so the
+    swap starts near the target and keeps its pixel detail while the identity-seeded path learns what
+    to change (issue 10: the regenerated face is blocky and blurred at the main job's budget).
     """
 
     def __init__(
@@ -150,6 +154,8 @@ class AADGenerator(SwapGenerator):
         mod_kernel: int = 1,
         full_channel_mask: bool = False,
         output_mask: bool = False,
+        residual_rgb: bool = False,
+        rgb_init_scale: float = 0.1,
     ) -> None:
         super().__init__(id_dim=id_dim, has_mask=output_mask, size_multiple=2**n_down)
         if n_down < 2 or mod_kernel % 2 == 0 or n_aad_layers < 1:
@@ -165,6 +171,15 @@ class AADGenerator(SwapGenerator):
             AADResBlock(gen[max(k - 1, 0)], gen[k], att[k], id_dim, n_aad_layers, **aad)
             for k in range(len(att))
         )
+        self.residual_rgb = residual_rgb
+        if residual_rgb:
+            if rgb_init_scale < 0:
+                raise ValueError(f"rgb_init_scale must be >= 0, got {rgb_init_scale}")
+            last = self.blocks[-1]
+            with torch.no_grad():
+                for conv in (last.convs[-1], last.shortcut_conv):
+                    if conv is not None:
+                        conv.weight[:3].mul_(rgb_init_scale)
 
     def check_image(self, x: Tensor, name: str = "target") -> None:
         """Also require H, W >= 2**(n_down + 1): the coarsest level must be at least 2x2 (InstanceNorm)."""
@@ -191,7 +206,10 @@ class AADGenerator(SwapGenerator):
             h = block(h, z_att[k], source_id)
             if k + 1 < len(self.blocks):
                 h = _up2(h, size=tuple(z_att[k + 1].shape[-2:]))
-        image = torch.tanh(h[:, :3])
+        rgb = h[:, :3]
+        if self.residual_rgb:  # a change from the target, in tanh space (atanh(0.999) = 3.8)
+            rgb = rgb + torch.atanh(target.clamp(-0.999, 0.999))
+        image = torch.tanh(rgb)
         if not self.has_mask:
             return GeneratorOutput(image=image, mask=None)
         mask = torch.sigmoid(h[:, 3:4])
