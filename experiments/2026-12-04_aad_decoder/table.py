@@ -14,8 +14,10 @@ def fmt(t):
 def main() -> None:
     here = os.path.dirname(os.path.abspath(__file__))
     paths = sys.argv[1:] or sorted(glob.glob(os.path.join(here, "runs", "*.json")))
-    print("| run | ID top-1 % | ID cos | pose ° | face L1 - target | face L1 - average | whole L1 - target "
-          "| outside L1 | streak ratio |")
+    print(
+        "| run | ID top-1 % | ID cos | pose ° | face L1 - target | face L1 - average | whole L1 - target "
+        "| outside L1 | streak ratio |"
+    )
     print("|---|---:|---:|---:|---|---|---|---:|---:|")
     for p in paths:
         d = json.load(open(p))
@@ -26,9 +28,11 @@ def main() -> None:
             name = os.path.basename(os.path.dirname(p))
         streak = d.get("streaks")
         streak = f"{streak:.2f}" if isinstance(streak, (int, float)) else str(streak)
-        print(f"| {name} | {m['id_top1']:.1f} | {m['id_cos_gallery']:.3f} | {m['pose_err']:.2f} "
-              f"| {fmt(dt['gt_l1_face'])} | {fmt(da['gt_l1_face'])} | {fmt(dt['gt_l1'])} "
-              f"| {m['gt_l1_outside']:.4f} | {streak} |")
+        print(
+            f"| {name} | {m['id_top1']:.1f} | {m['id_cos_gallery']:.3f} | {m['pose_err']:.2f} "
+            f"| {fmt(dt['gt_l1_face'])} | {fmt(da['gt_l1_face'])} | {fmt(dt['gt_l1'])} "
+            f"| {m['gt_l1_outside']:.4f} | {streak} |"
+        )
 
 
 if __name__ == "__main__":
