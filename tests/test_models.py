@@ -157,6 +157,17 @@ def test_modulated_conv_shift_starts_at_zero_and_is_folded_like_the_bias() -> No
     assert sum(m.shift is not None for m in gen.modules() if isinstance(m, ModulatedConv2d)) == 3 + 2 * 2
 
 
+def _assert_uses_identity_and_trains(g, target, source_id, min_change: float) -> None:
+    """Another source identity changes the swap by more than ``min_change`` (mean |diff|), and every
+    parameter of ``g`` gets a non-zero gradient from the swap."""
+    out = g(target, source_id)
+    other = g(target, source_id.roll(1, 0))
+    assert (out.image - other.image).abs().mean() > min_change
+    out.image.square().mean().backward()
+    missing = [n for n, p in g.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
+    assert not missing, missing
+
+
 def test_aad_decoder_starts_near_the_target_and_uses_the_identity() -> None:
     """``decoder="aad"``: AAD residual blocks replace the modulated decoder. The residual RGB head
     still starts the swap at the target (exactly, with ``rgb_init_scale=0``); once the head is not
@@ -171,12 +182,7 @@ def test_aad_decoder_starts_near_the_target_and_uses_the_identity() -> None:
     assert (exact(target, source_id).image - target).abs().max() < 1e-3
     g = DeepSwapLiteGenerator(decoder="aad", **kw)
     assert sum(isinstance(m, AADLayer) for m in g.modules()) == 2 * (2 + 3)  # 2 blocks + 3 stages, 2 units
-    out = g(target, source_id)
-    other = g(target, source_id.roll(1, 0))
-    assert (out.image - other.image).abs().mean() > 1e-4
-    out.image.square().mean().backward()
-    missing = [n for n, p in g.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
-    assert not missing, missing
+    _assert_uses_identity_and_trains(g, target, source_id, min_change=1e-4)
     with pytest.raises(ValueError, match="id_shift"):
         DeepSwapLiteGenerator(decoder="aad", id_shift=True, **kw)
     with pytest.raises(ValueError, match="decoder must be"):
@@ -200,12 +206,7 @@ def test_residual_aad_generator_starts_near_the_target_and_uses_the_identity() -
     far = (plain(target, source_id).image - target).abs().mean()
     near = (g(target, source_id).image - target).abs().mean()
     assert near < 0.5 * far, (near, far)
-    out = g(target, source_id)
-    other = g(target, source_id.roll(1, 0))
-    assert (out.image - other.image).abs().mean() > 1e-5
-    out.image.square().mean().backward()
-    missing = [n for n, p in g.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]
-    assert not missing, missing
+    _assert_uses_identity_and_trains(g, target, source_id, min_change=1e-5)
     with pytest.raises(ValueError, match="rgb_init_scale"):
         AADGenerator(residual_rgb=True, rgb_init_scale=-1.0, **kw)
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from deepswap.models.generators.base import GeneratorOutput, SwapGenerator
+from deepswap.models.generators.base import GeneratorOutput, SwapGenerator, tanh_residual
 from deepswap.models.layers import channel_plan
 
 
@@ -206,10 +206,7 @@ class AADGenerator(SwapGenerator):
             h = block(h, z_att[k], source_id)
             if k + 1 < len(self.blocks):
                 h = _up2(h, size=tuple(z_att[k + 1].shape[-2:]))
-        rgb = h[:, :3]
-        if self.residual_rgb:  # a change from the target, in tanh space (atanh(0.999) = 3.8)
-            rgb = rgb + torch.atanh(target.clamp(-0.999, 0.999))
-        image = torch.tanh(rgb)
+        image = tanh_residual(h[:, :3], target) if self.residual_rgb else torch.tanh(h[:, :3])
         if not self.has_mask:
             return GeneratorOutput(image=image, mask=None)
         mask = torch.sigmoid(h[:, 3:4])

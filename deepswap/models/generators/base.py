@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import torch
 from torch import Tensor, nn
+
+_RES_CLAMP = 0.999  # atanh(0.999) = 3.8: keeps the residual's pre-activation finite
+
+
+def tanh_residual(change: Tensor, base: Tensor) -> Tensor:
+    """``tanh(change + atanh(base))``: an RGB change from ``base`` (in [-1, 1]) predicted in tanh
+    space, so ``change = 0`` returns ``base`` (clamped to +-0.999) and the output stays in (-1, 1)."""
+    return torch.tanh(change + torch.atanh(base.clamp(-_RES_CLAMP, _RES_CLAMP)))
 
 
 class GeneratorOutput(NamedTuple):

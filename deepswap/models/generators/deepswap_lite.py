@@ -9,10 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from deepswap.models.generators.aad import AADResBlock
-from deepswap.models.generators.base import GeneratorOutput, SwapGenerator
+from deepswap.models.generators.base import GeneratorOutput, SwapGenerator, tanh_residual
 from deepswap.models.layers import MappingNetwork, ModulatedConv2d, channel_plan
-
-_RES_CLAMP = 0.999  # atanh(0.999) = 3.8: keeps the residual's pre-activation finite
 
 
 def _conv_act(cin: int, cout: int, stride: int) -> nn.Sequential:
@@ -243,9 +241,8 @@ class DeepSwapLiteGenerator(SwapGenerator):
         out = self.head(h)
         rgb = out[:, :3]
         base = target if self.flow is None else self.warp(target, self.flow(h))
-        if self.residual_rgb:  # raw = target where the head outputs 0: the mask is not pushed shut at init
-            rgb = rgb + torch.atanh(base.clamp(-_RES_CLAMP, _RES_CLAMP))
-        raw = torch.tanh(rgb)
+        # residual: raw = target where the head outputs 0, so the mask is not pushed shut at init
+        raw = tanh_residual(rgb, base) if self.residual_rgb else torch.tanh(rgb)
         if not self.blend_mask:  # the residual alone: the change is learned where it is needed
             return GeneratorOutput(image=raw, mask=torch.ones_like(raw[:, :1]))
         mask = torch.sigmoid(out[:, 3:4])
