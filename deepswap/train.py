@@ -179,8 +179,9 @@ def final_table(cfg: DictConfig, module: FaceSwapModule, datamodule, out: Path) 
     if encoder is None:
         encoder, what = module.identity_encoder, "the training identity encoder (no eval_identity configured)"
     scorer = scorer_for(encoder, what, factor_names=world.identity_names)
-    res = protocol.run_protocol(module.swap, pairs, scorer, fe.batch_size)
-    title = f"Test identities, {n} pairs; scored by {scorer.name}"
+    paste_px = protocol.paste_px_for(module.run_config, bool(fe.get("paste", True)))
+    res = protocol.run_protocol(module.swap, pairs, scorer, fe.batch_size, paste_px=paste_px)
+    title = f"Test identities, {n} pairs; scored by {scorer.name}; {protocol.paste_words(paste_px)}"
     print("\n" + report.format_table(res["rows"], title, res["intervals"]), flush=True)
     print(report.format_noise_floor(res["noise_floor"]))
     if res.get("streaks") is not None:
@@ -195,6 +196,7 @@ def final_table(cfg: DictConfig, module: FaceSwapModule, datamodule, out: Path) 
         "noise_floor": res["noise_floor"],
         "streaks": res.get("streaks"),
         "num_pairs": n,
+        "paste_px": paste_px,
         "split": "test",
         "scorer": scorer.name,
         "kimg": module.kimg,

@@ -172,6 +172,8 @@ PROVENANCE_KEYS = {
     "split",
     "bootstrap",
     "num_pairs",
+    "paste_px",
+    "model_rows",
     "deepswap_version",
     "git_sha",
     "git_dirty",
@@ -225,6 +227,49 @@ def test_evaluate_same_seed_same_numbers(evaluated, tmp_path):
     ckpt, _, first = evaluated
     again = deepswap.evaluate(ckpt, ORACLE, num_pairs=16, seed=0, output_dir=str(tmp_path))
     assert again.rows == first.rows
+
+
+def test_run_model_pastes_inside_the_grown_face_region():
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand(2, 3, 16, 16, generator=g) * 2 - 1
+    mask = torch.zeros(2, 1, 16, 16)
+    mask[:, :, 6:10, 6:10] = 1.0
+    pairs = {"target": target, "source": target.flip(0), "target_mask": mask}
+    noise = -0.5 * target  # what the stand-in model returns, pair by pair
+
+    def swap_fn(t, s):
+        return -0.5 * t
+
+    raw = protocol.run_model(swap_fn, pairs, batch_size=1)
+    pasted = protocol.run_model(swap_fn, pairs, batch_size=1, paste_px=2)
+    assert torch.equal(raw, noise)
+    inside = torch.zeros(16, 16, dtype=torch.bool)
+    inside[4:12, 4:12] = True  # the 4x4 face grown by 2 px
+    assert torch.allclose(pasted[..., inside], noise[..., inside], atol=1e-6)
+    assert torch.equal(pasted[..., ~inside], target[..., ~inside])
+    with pytest.raises(protocol.EvaluationError, match="target_mask"):
+        protocol.run_model(lambda t, s: t, {"target": target, "source": target}, paste_px=2)
+
+
+def test_paste_follows_the_runs_face_region():
+    assert protocol.paste_px_for({"model": {"face_region": {"dilate_px": 3, "confine": True}}}, True) == 3
+    assert protocol.paste_px_for({"model": {"face_region": None}}, True) == protocol.DEFAULT_PASTE_PX
+    assert protocol.paste_px_for({"model": {"face_region": {"dilate_px": 3}}}, False) is None
+
+
+def test_evaluate_scores_pasted_swaps_unless_told_raw(evaluated, tmp_path):
+    import deepswap
+
+    ckpt, _, pasted = evaluated
+    raw = deepswap.evaluate(ckpt, ORACLE, num_pairs=16, seed=0, paste=False)
+    region = torch.load(ckpt, map_location="cpu", weights_only=False)["deepswap"]["config"]["model"]
+    assert pasted.provenance["paste_px"] == region["face_region"]["dilate_px"]
+    assert raw.provenance["paste_px"] is None and "raw" in raw.provenance["model_rows"]
+    # the pasted swap keeps the target beyond the region, so its error outside the face can only fall
+    assert pasted.rows["model"]["gt_l1_outside"] < raw.rows["model"]["gt_l1_outside"]
+    assert pasted.rows["output = target"] == raw.rows["output = target"]  # references are never pasted
+    with pytest.raises(Exception, match="paste='yes' must be true or false"):
+        deepswap.evaluate(ckpt, ORACLE, num_pairs=16, seed=0, paste="yes")
 
 
 def _identity_folder(root, world, n_ids=6, per_id=2, size=32):

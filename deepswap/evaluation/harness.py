@@ -101,7 +101,10 @@ def evaluate_cfg(cfg: DictConfig) -> EvaluationResult:
             cfg.data = OmegaConf.merge(ckpt_data, cfg.data)
     pairs, kind, world = heldout_pairs(cfg, cfg.data)
     scorer, scorer_spec = _scorer(cfg, kind, world)
-    res = protocol.run_protocol(model.swap, pairs, scorer, cfg.batch_size, cfg.bootstrap_resamples)
+    paste_px = protocol.paste_px_for(model.config, bool(cfg.get("paste", True)))
+    res = protocol.run_protocol(
+        model.swap, pairs, scorer, cfg.batch_size, cfg.bootstrap_resamples, paste_px=paste_px
+    )
     outputs, per_pair, rows, noise = res["outputs"], res["per_pair"], res["rows"], res["noise_floor"]
     swaps = outputs["model"]
     skipped = dict(scorer.missing)
@@ -136,6 +139,8 @@ def evaluate_cfg(cfg: DictConfig) -> EvaluationResult:
         "split": str(cfg.split),
         "bootstrap": {"resamples": int(cfg.bootstrap_resamples), "level": 0.95, "over": "pairs"},
         "num_pairs": len(swaps),
+        "paste_px": paste_px,
+        "model_rows": protocol.paste_words(paste_px),
         "deepswap_version": _version(),
         **git_state(),
         "torch": torch.__version__,
@@ -237,7 +242,7 @@ def print_result(result: EvaluationResult) -> None:
     p = result.provenance
     title = (
         f"{p['num_pairs']} held-out pairs ({p['data_kind']}, {p['crop_size']} px), "
-        f"scored by {p['scorer']['kind']}"
+        f"scored by {p['scorer']['kind']}; {p.get('model_rows', 'model rows: raw output')}"
     )
     print("\n" + report.format_table(result.rows, title, result.intervals), flush=True)
     print(report.format_noise_floor(result.noise_floor), flush=True)

@@ -254,28 +254,88 @@ def oracle_noise_floor(scorer: Scorer, pairs: dict, batch_size: int = 64) -> dic
     return floor
 
 
+DEFAULT_PASTE_PX = 4  # the main job's model.face_region.dilate_px at 64 px
+
+
+def paste_px_for(run_config: dict | None, paste: bool) -> int | None:
+    """How far beyond the target's face mask the protocol pastes a model's swaps: ``None`` (raw output)
+    when ``paste`` is false, else the run's ``model.face_region.dilate_px`` (the region training
+    confined its swaps to), or :data:`DEFAULT_PASTE_PX` for a run without a face region."""
+    if not paste:
+        return None
+    region = ((run_config or {}).get("model") or {}).get("face_region")
+    if not region:
+        return DEFAULT_PASTE_PX
+    return int(region.get("dilate_px", DEFAULT_PASTE_PX))
+
+
+def paste_words(paste_px: int | None) -> str:
+    """How the model's swaps were scored, for table titles."""
+    if paste_px is None:
+        return "model rows: the generator's raw output"
+    return f"model rows: swaps pasted inside the target's face region grown by {paste_px} px"
+
+
+def paste_region(mask: Tensor, pixels: int) -> Tensor:
+    """The paste region of :func:`paste_into_target`: ``mask`` ``(N, 1, H, W)`` in [0, 1] grown by
+    ``pixels`` (a square max filter, as training's ``model.face_region``); 0: as it is."""
+    mask = mask.float()
+    if pixels <= 0:
+        return mask
+    return torch.nn.functional.max_pool2d(mask, 2 * pixels + 1, stride=1, padding=pixels)
+
+
+def paste_into_target(swaps: Tensor, target: Tensor, target_mask: Tensor, pixels: int) -> Tensor:
+    """``swaps`` as deployed: pasted into ``target`` inside the target's face region grown by
+    ``pixels``, the target everywhere else. This is what training confines each swap to
+    (``model.face_region.confine``) and what the image / video swapper pastes (inside the landmark
+    face outline), so the protocol scores it by default; ``paste_px=None`` scores the raw output."""
+    if target_mask is None:
+        raise EvaluationError(
+            "pasting the swaps needs the pairs' target_mask; set paste_px=None to score the raw output"
+        )
+    region = paste_region(target_mask, pixels).to(swaps.dtype)
+    return target + region * (swaps - target)
+
+
 def run_model(
-    swap_fn: Callable[[Tensor, Tensor], Tensor], pairs: dict[str, Tensor], batch_size: int = 64
+    swap_fn: Callable[[Tensor, Tensor], Tensor],
+    pairs: dict[str, Tensor],
+    batch_size: int = 64,
+    paste_px: int | None = None,
 ) -> Tensor:
-    """The model's swaps of every pair, ``(N, 3, H, W)`` in [-1, 1], in batches."""
+    """The model's swaps of every pair, ``(N, 3, H, W)`` in [-1, 1], in batches; with ``paste_px``
+    pasted into the target inside its face region grown by that many pixels (:func:`paste_into_target`)."""
     out = [
         swap_fn(pairs["target"][i : i + batch_size], pairs["source"][i : i + batch_size]).float().cpu()
         for i in range(0, len(pairs["target"]), batch_size)
     ]
-    return torch.cat(out).clamp(-1, 1)
+    swaps = torch.cat(out).clamp(-1, 1)
+    if paste_px is not None:
+        swaps = paste_into_target(swaps, pairs["target"].float(), pairs.get("target_mask"), int(paste_px))
+    return swaps
 
 
-def run_protocol(swap_fn, pairs: dict, scorer: Scorer, batch_size: int = 64, resamples: int = 1000) -> dict:
+def run_protocol(
+    swap_fn,
+    pairs: dict,
+    scorer: Scorer,
+    batch_size: int = 64,
+    resamples: int = 1000,
+    paste_px: int | None = None,
+) -> dict:
     """The whole protocol for one model: its swaps and the reference rows scored by ``scorer``, means,
     intervals, paired differences and (on the synthetic world) the scorer's noise floor. The closing
-    table of ``deepswap.train`` and ``deepswap.evaluate`` both call this.
+    table of ``deepswap.train`` and ``deepswap.evaluate`` both call this. ``paste_px``: score the swaps
+    pasted into the target inside its face region grown by that many pixels (as deployed and as
+    trained with ``model.face_region.confine``); None: the generator's raw output.
 
     Returns ``{"outputs", "per_pair", "rows", "intervals", "differences", "noise_floor", "streaks"}``;
     ``streaks`` (with a ground truth): the row- and column-constant energy of ``model - truth`` over
     that of ``truth - target`` (:func:`~deepswap.evaluation.metrics.streak_ratio`; above 1.5 the
     model paints bands the true swap does not have).
     """
-    outputs = {"model": run_model(swap_fn, pairs, batch_size), **reference_outputs(pairs)}
+    outputs = {"model": run_model(swap_fn, pairs, batch_size, paste_px), **reference_outputs(pairs)}
     per_pair = score_outputs(outputs, pairs, scorer, batch_size)
     result = {"outputs": outputs, "per_pair": per_pair, "rows": summarize(per_pair)}
     result.update(uncertainty(per_pair, resamples))

@@ -69,6 +69,14 @@ def number(cfg: DictConfig, key: str, minimum: float, *, integer: bool = False, 
     return v
 
 
+def flag(cfg: DictConfig, key: str, default: bool = True) -> bool:
+    """``cfg.<key>`` as true / false (absent: ``default``); UsageError naming the key otherwise."""
+    v = value(cfg, key, default)
+    if not isinstance(v, bool):
+        raise UsageError(f"{key}={v!r} must be true or false")
+    return v
+
+
 def one_of(cfg: DictConfig, key: str, options: tuple[str, ...]) -> str:
     v = value(cfg, key)
     if v not in options:

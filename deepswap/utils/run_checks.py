@@ -20,6 +20,7 @@ from deepswap.utils.config_rules import (
     THRESHOLD_RULES,
     choice,
     existing,
+    flag,
     gpu_needed,
     number,
     one_of,
@@ -66,6 +67,7 @@ def check_train(cfg: DictConfig) -> None:
     if value(cfg, "final_eval.enabled"):
         number(cfg, "final_eval.num_pairs", 1, integer=True)
         number(cfg, "final_eval.batch_size", 1, integer=True)
+        flag(cfg, "final_eval.paste")
     _data(cfg)
     _identity(cfg, "identity")
     _identity(cfg, "eval_identity")
@@ -236,6 +238,7 @@ def check_evaluate(cfg: DictConfig) -> None:
     number(cfg, "batch_size", 1, integer=True)
     number(cfg, "seed", 0, integer=True)
     one_of(cfg, "split", ("val", "test"))
+    flag(cfg, "paste")
     gpu_needed(value(cfg, "device"), f"device={value(cfg, 'device')}", "use device=cpu")
 
 
