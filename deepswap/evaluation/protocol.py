@@ -33,6 +33,7 @@ from torch import Tensor
 from deepswap.errors import DeepswapError
 from deepswap.evaluation.metrics import identity_cosine, recolor_to_source, region_errors, streak_ratio
 from deepswap.evaluation.scorers import Scorer
+from deepswap.faces.region import dilate_mask, paste_inside
 from deepswap.models.identity.oracle import EXPRESSION, POSE
 
 METRICS = (
@@ -276,15 +277,6 @@ def paste_words(paste_px: int | None) -> str:
     return f"model rows: swaps pasted inside the target's face region grown by {paste_px} px"
 
 
-def paste_region(mask: Tensor, pixels: int) -> Tensor:
-    """The paste region of :func:`paste_into_target`: ``mask`` ``(N, 1, H, W)`` in [0, 1] grown by
-    ``pixels`` (a square max filter, as training's ``model.face_region``); 0: as it is."""
-    mask = mask.float()
-    if pixels <= 0:
-        return mask
-    return torch.nn.functional.max_pool2d(mask, 2 * pixels + 1, stride=1, padding=pixels)
-
-
 def paste_into_target(swaps: Tensor, target: Tensor, target_mask: Tensor, pixels: int) -> Tensor:
     """``swaps`` as deployed: pasted into ``target`` inside the target's face region grown by
     ``pixels``, the target everywhere else. This is what training confines each swap to
@@ -294,8 +286,7 @@ def paste_into_target(swaps: Tensor, target: Tensor, target_mask: Tensor, pixels
         raise EvaluationError(
             "pasting the swaps needs the pairs' target_mask; set paste_px=None to score the raw output"
         )
-    region = paste_region(target_mask, pixels).to(swaps.dtype)
-    return target + region * (swaps - target)
+    return paste_inside(swaps, target, dilate_mask(target_mask.to(swaps.dtype), pixels))
 
 
 def run_model(

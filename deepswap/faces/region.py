@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import torch.nn.functional as F
+from torch import Tensor
 
 from deepswap.faces.align import similarity, template_points
 
@@ -69,3 +71,16 @@ def region_mask(size: int, outline: np.ndarray, feather: float = 0.12) -> np.nda
     dist = cv2.distanceTransform(inside, cv2.DIST_L2, 5)
     ramp = np.clip(dist / max(feather * width, 1.0), 0, 1)
     return (ramp * ramp * (3 - 2 * ramp)).astype(np.float32)
+
+
+def dilate_mask(mask: Tensor, pixels: int) -> Tensor:
+    """``(B, 1, H, W)`` in [0, 1] -> the mask grown by ``pixels`` (a square max filter); 0: as it is.
+    Training's ``model.face_region`` and the protocol's pasted scoring both grow the face mask this way."""
+    if pixels <= 0:
+        return mask
+    return F.max_pool2d(mask, 2 * pixels + 1, stride=1, padding=pixels)
+
+
+def paste_inside(image: Tensor, target: Tensor, region: Tensor) -> Tensor:
+    """``image`` inside ``region`` (a soft ``(B, 1, H, W)`` weight), ``target`` everywhere else."""
+    return target + region * (image - target)

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from deepswap.evaluation.metrics import identity_cosine, region_errors
+from deepswap.faces.region import dilate_mask, paste_inside
 from deepswap.inference.format import CHECKPOINT_FORMAT
 from deepswap.losses import AttributeLoss, FeatureMatchingLoss, IdentityLoss, LazyR1, ReconstructionLoss
 from deepswap.losses.identity_space import IdentitySpace
@@ -68,13 +69,6 @@ def random_affine(images: Tensor, strength: float, scale: bool = True) -> Tensor
     )
     grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
-
-
-def dilate_mask(mask: Tensor, pixels: int) -> Tensor:
-    """``(B, 1, H, W)`` in [0, 1] -> the mask grown by ``pixels`` (a square max filter); 0: as it is."""
-    if pixels <= 0:
-        return mask
-    return F.max_pool2d(mask, 2 * pixels + 1, stride=1, padding=pixels)
 
 
 def _features(encoder: nn.Module, x: Tensor) -> list[Tensor]:
@@ -379,7 +373,7 @@ class FaceSwapModule(L.LightningModule):
         """``image`` limited to ``region`` (``target`` elsewhere) when ``face_region.confine`` is set."""
         if region is None or not self.region_confine:
             return image
-        return target + region * (image - target)
+        return paste_inside(image, target, region)
 
     def generator_losses(
         self,
