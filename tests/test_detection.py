@@ -14,6 +14,7 @@ from deepswap.detection import (
     FrequencyDetector,
     PostProcess,
     ReplayBuffer,
+    ResNetDetector,
     SmallDetector,
     XceptionDetector,
     aggregate_videos,
@@ -213,12 +214,13 @@ def test_spectral_loss_sends_gradient():
     "make",
     [
         lambda: SmallDetector(8),
+        lambda: ResNetDetector(width=4, blocks=1),
         lambda: XceptionDetector(width=0.0625, middle_blocks=1),
         lambda: FrequencyDetector(width=8, freq="fft"),
         lambda: FrequencyDetector(width=8, freq="dct"),
         lambda: EfficientNetDetector("b0"),
     ],
-    ids=["small", "xception", "freq-fft", "freq-dct", "efficientnet-b0"],
+    ids=["small", "resnet", "xception", "freq-fft", "freq-dct", "efficientnet-b0"],
 )
 def test_detectors_return_logits_and_backprop(make):
     torch.manual_seed(0)
@@ -229,6 +231,13 @@ def test_detectors_return_logits_and_backprop(make):
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
     with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
         net(torch.zeros(3, 32, 32))
+
+
+def test_resnet_detector_size_and_arguments():
+    # width 16, 2 blocks per stage: the configs/detect_net/resnet.yaml network
+    assert sum(p.numel() for p in ResNetDetector(16, 2).parameters()) == 700_593
+    with pytest.raises(ValueError, match="width >= 1"):
+        ResNetDetector(width=0)
 
 
 def test_efficientnet_weights_path(tmp_path):

@@ -20,6 +20,7 @@ from deepswap.detection.metrics import (
 from deepswap.detection.networks import (
     EfficientNetDetector,
     FrequencyDetector,
+    ResNetDetector,
     SmallDetector,
     XceptionDetector,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "EfficientNetDetector",
     "FrequencyDetector",
     "SmallDetector",
+    "ResNetDetector",
     "PostProcess",
     "PostParams",
     "jpeg",

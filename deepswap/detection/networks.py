@@ -48,6 +48,53 @@ class SmallDetector(nn.Module):
         return self.head(self.features(x)).squeeze(1)
 
 
+class BasicBlock(nn.Module):
+    """ResNet basic block (He et al. 2016): two 3x3 conv + BatchNorm, ReLU, a (projected) shortcut."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int = 1) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+            nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out),
+        )  # fmt: skip
+        self.skip = (
+            nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+            if stride > 1 or c_in != c_out
+            else nn.Identity()
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.relu(self.body(x) + self.skip(x))
+
+
+class ResNetDetector(nn.Module):
+    """A compact ResNet for 64-128 px faces: ``(B, 3, H, W)`` -> ``(B,)``.
+
+    A stride-1 3x3 stem (the first layer sees every pixel, where blending seams and resampling live),
+    then four stages of ``blocks`` basic blocks at widths ``width * (1, 2, 4, 8)``, each stage starting
+    with a stride-2 block; global average pooling, dropout, a linear logit. Width 16, 2 blocks: 0.70M
+    parameters and 37M multiply-adds at 64 px, against SmallDetector's 61k and 3.4M: a CPU-sized
+    stand-in for the ResNet / EfficientNet backbones of DeepfakeBench.
+    """
+
+    def __init__(self, width: int = 16, blocks: int = 2, dropout: float = 0.2) -> None:
+        super().__init__()
+        if width < 1 or blocks < 1:
+            raise ValueError(f"ResNetDetector needs width >= 1 and blocks >= 1, got {width}, {blocks}")
+        layers: list[nn.Module] = [conv_bn_relu(3, width)]
+        c = width
+        for stage in range(4):
+            w = width * 2**stage
+            layers += [BasicBlock(c, w, 2)] + [BasicBlock(w, w) for _ in range(blocks - 1)]
+            c = w
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(c, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_input(x)
+        return self.head(self.features(x)).squeeze(1)
+
+
 class SeparableConv(nn.Module):
     """``(B, c_in, H, W)`` -> ``(B, c_out, H, W)``: depthwise 3x3 conv, pointwise 1x1 conv, BatchNorm."""
 
