@@ -20,6 +20,8 @@ from deepswap.errors import removed_on_error, report
 from deepswap.utils.run_checks import check_train, detector_mode, resume_path
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from deepswap.training.module import FaceSwapModule
 
 log = logging.getLogger("deepswap.train")
@@ -59,11 +61,32 @@ def _detector_kwargs(cfg: DictConfig) -> dict:
         sbi=OmegaConf.to_container(det.sbi) if det.get("sbi") else None,
     )
     return {
-        "detector": instantiate(det.net),
+        "detector": _detector_net(cfg),
         "optimizer_det": instantiate(det.optimizer),
         "detector_settings": settings,
         "spectral": spectral,
     }
+
+
+def _detector_net(cfg: DictConfig) -> nn.Module:
+    """The co-trained detector, warm-started on generator-free pseudo-fakes when
+    ``detector.pretrain.steps > 0`` (:mod:`deepswap.detection.pretrain`, cached)."""
+    det = cfg.detector
+    net = instantiate(det.net)
+    pre = det.get("pretrain")
+    if pre is not None and int(pre.get("steps", 0)) > 0:
+        from deepswap.detection.pretrain import pretrain_detector
+
+        state = pretrain_detector(
+            OmegaConf.to_container(det.net, resolve=True),
+            OmegaConf.to_container(cfg.data.world, resolve=True),
+            int(cfg.data.size),
+            OmegaConf.to_container(pre, resolve=True),
+            Path(str(cfg.paths.cache_dir)).expanduser() / "detector",
+            sbi_options=OmegaConf.to_container(det.sbi, resolve=True) if det.get("sbi") else None,
+        )
+        net.load_state_dict(state)
+    return net
 
 
 def _data_overrides(cfg: DictConfig) -> dict:

@@ -184,3 +184,48 @@ def test_detector_off_trains_as_before_and_a_detector_can_join_on_resume(cfg_fac
         joined.paths.output_dir = str(Path(cfg.paths.output_dir).parent / "joined")
     metrics, objects = train(joined)
     assert "train/det/loss" in metrics and len(objects["module"].cotrain.replay) > 0
+
+
+def test_detector_pretrain_settings_are_checked_before_any_work(cfg_factory):
+    from deepswap.detection.pretrain import check_pretrain
+    from deepswap.errors import UsageError
+
+    assert check_pretrain(None)["steps"] == 0  # off unless asked for
+    with pytest.raises(ValueError, match="unknown detector.pretrain key"):
+        check_pretrain({"stepz": 10})
+    with pytest.raises(ValueError, match="kinds must be a non-empty list"):
+        check_pretrain({"kinds": ["paste_poisson"]})  # a held-out family, not a pseudo-fake
+    with pytest.raises(ValueError, match="batch_size must be a positive"):
+        check_pretrain({"batch_size": 0})
+    with pytest.raises(UsageError, match="unknown detector.pretrain key"):
+        detector_mode(cfg_factory(["detector=small", "+detector.pretrain.stepz=1"]))
+    cfg = cfg_factory(["detector=small", "detector.pretrain.steps=10"])
+    with open_dict(cfg):
+        cfg.data.world = None  # real data: no face masks to self-blend on
+    with pytest.raises(UsageError, match="detector.pretrain.steps=0"):
+        detector_mode(cfg)
+
+
+def test_pretrained_detector_starts_cotraining_from_cached_pseudo_fake_weights(cfg_factory, tmp_path):
+    over = ["detector=small", "detector.net.width=4", "detector.pretrain.steps=12",
+            "detector.pretrain.pairs=64", "detector.pretrain.batch_size=16", "detector.pretrain.eval_every=6",
+            "detector.pretrain.kinds=[sbi]"]  # fmt: skip
+    cfg = cfg_factory(over)
+    with open_dict(cfg):
+        cfg.paths.cache_dir = str(tmp_path)
+    warm = _detector_kwargs(cfg)["detector"].state_dict()
+    cached = list((tmp_path / "detector").glob("*.pt"))
+    assert len(cached) == 1
+    blob = torch.load(cached[0], weights_only=True)
+    assert 0.0 <= blob["val_auc"] <= 1.0 and blob["step"] in (6, 12)
+    for k, v in blob["state_dict"].items():
+        torch.testing.assert_close(warm[k], v)
+    torch.manual_seed(0)
+    cold = instantiate(cfg.detector.net).state_dict()
+    assert not torch.equal(cold["head.weight"], warm["head.weight"])  # the warm start changed the weights
+    again = _detector_kwargs(cfg)["detector"].state_dict()  # from the cache: the same weights
+    assert all(torch.equal(again[k], warm[k]) for k in warm)
+    with open_dict(cfg):
+        cfg.detector.pretrain.steps = 0
+    off = _detector_kwargs(cfg)["detector"].state_dict()
+    assert not torch.equal(off["head.weight"], warm["head.weight"])

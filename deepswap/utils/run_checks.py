@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
 from deepswap.errors import CheckpointError, MissingFileError, UsageError
@@ -52,6 +52,19 @@ def detector_mode(cfg: DictConfig) -> str:
         raise UsageError(f"detector.mode={mode!r} is not an option; valid: {', '.join(MODES)}")
     if mode != "off" and not det.get("net"):
         raise UsageError(f"detector.mode={mode} needs detector.net: pick one, e.g. detector=small")
+    pre = det.get("pretrain") if det else None
+    if mode != "off" and pre is not None:
+        from deepswap.detection.pretrain import check_pretrain
+
+        try:
+            settings = check_pretrain(OmegaConf.to_container(pre, resolve=True))
+        except (ValueError, TypeError) as e:
+            raise UsageError(str(e)) from None
+        if int(settings["steps"]) > 0 and cfg.get("data", {}).get("world") is None:
+            raise UsageError(
+                f"detector.pretrain.steps={settings['steps']} pre-trains the detector on self-blends of the "
+                "synthetic world's face masks, and this data has none; set detector.pretrain.steps=0"
+            )
     return mode
 
 
