@@ -13,7 +13,6 @@ synthetic world has the face masks SBI needs here; real data starts the detector
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import tempfile
 from pathlib import Path
@@ -49,13 +48,13 @@ def check_pretrain(settings: dict | None) -> dict:
 
 
 def _code_digest() -> str:
+    """Digest of the renderer's and the detection package's code (pseudo-fakes, networks, training)."""
     import deepswap.data.synthetic as synthetic
     import deepswap.detection as detection
+    from deepswap.training.identity import files_digest
 
-    files = sorted(Path(synthetic.__file__).parent.glob("*.py")) + sorted(
-        Path(detection.__file__).parent.glob("*.py")
-    )
-    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
+    folders = (Path(synthetic.__file__).parent, Path(detection.__file__).parent)
+    return files_digest([f for folder in folders for f in sorted(folder.glob("*.py"))])
 
 
 def pretrain_detector(
@@ -67,7 +66,7 @@ def pretrain_detector(
     AUC on the val identities' reals against the same kinds. Cached."""
     from deepswap.data.synthetic import SyntheticFaceWorld
     from deepswap.detection.data import synthetic_split
-    from deepswap.detection.train_detector import fit
+    from deepswap.detection.train_detector import fit, load_detector
     from deepswap.training.identity import config_hash
 
     s = check_pretrain(settings)
@@ -91,8 +90,7 @@ def pretrain_detector(
         result = fit(net, train, val, tmp, net_config, steps=int(s["steps"]), batch_size=int(s["batch_size"]),
                      lr=float(s["lr"]), eval_every=int(s["eval_every"]), seed=int(s["seed"]),
                      log=lambda m: log.info("detector pre-training: %s", m))  # fmt: skip
-        state = torch.load(Path(tmp) / "checkpoints" / "best.pt", map_location="cpu", weights_only=False)
-    state_dict = state["state_dict"] if "state_dict" in state else state
+        state_dict = load_detector(Path(tmp) / "checkpoints" / "best.pt")[0].state_dict()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = path.with_suffix(".tmp")
     torch.save({"state_dict": state_dict, "val_auc": result["best"], "step": result["best_step"]}, tmp_path)

@@ -284,6 +284,11 @@ def identity_retrieval(encoder: nn.Module, world, size: int, split: str = "test"
     return float((nearest == torch.arange(len(ids))).float().mean())
 
 
+def files_digest(files: list[Path]) -> str:
+    """Short sha256 over the bytes of ``files`` in order: the code part of a cache key."""
+    return hashlib.sha256(b"".join(Path(f).read_bytes() for f in files)).hexdigest()[:16]
+
+
 def _code_digest(encoder_target: str | None = None) -> str:
     """Digest of the renderer's and encoders' code, plus the module defining ``encoder_target``."""
     import importlib.util
@@ -299,7 +304,7 @@ def _code_digest(encoder_target: str | None = None) -> str:
     spec = importlib.util.find_spec(encoder_target.rpartition(".")[0]) if encoder_target else None
     if spec and spec.origin and Path(spec.origin) not in files:
         files.append(Path(spec.origin))  # e.g. the evaluation oracle (deepswap.evaluation.oracle)
-    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
+    return files_digest(files)
 
 
 def _plain(value):
