@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -84,3 +85,35 @@ def dilate_mask(mask: Tensor, pixels: int) -> Tensor:
 def paste_inside(image: Tensor, target: Tensor, region: Tensor) -> Tensor:
     """``image`` inside ``region`` (a soft ``(B, 1, H, W)`` weight), ``target`` everywhere else."""
     return target + region * (image - target)
+
+
+def scramble_face(images: Tensor, region: Tensor, max_px: float, grid: int = 6) -> Tensor:
+    """``(B, 3, H, W)`` -> each face's geometry moved by a smooth random warp inside ``region``.
+
+    A displacement of up to ``max_px`` pixels (uniform per axis) is drawn on a ``grid`` x ``grid``
+    lattice of control points, upsampled bicubically to the image and multiplied by ``region`` (a
+    ``(B, 1, H, W)`` weight, 0 outside the face: pixels there do not move). Features change position,
+    size and spacing as they do between identities, while the hair, background, pose and lighting
+    stay: a generator asked to undo it (``model.restore``) can only do so from the source identity.
+    No gradient flows through it."""
+    if max_px <= 0:
+        return images
+    if grid < 2:
+        raise ValueError(f"scramble grid must be >= 2 control points per side, got {grid}")
+    b, _, h, w = images.shape
+    with torch.no_grad():
+        coarse = (torch.rand(b, 2, grid, grid, device=images.device) * 2 - 1) * max_px
+        flow = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True)
+        flow = flow * region.to(flow.dtype)
+        ys, xs = torch.meshgrid(
+            torch.arange(h, device=images.device, dtype=flow.dtype),
+            torch.arange(w, device=images.device, dtype=flow.dtype),
+            indexing="ij",
+        )
+        x = (xs + flow[:, 0] + 0.5) / w * 2 - 1  # pixel centres -> [-1, 1] (align_corners=False)
+        y = (ys + flow[:, 1] + 0.5) / h * 2 - 1
+        out = F.grid_sample(
+            images.float(), torch.stack([x, y], -1), mode="bilinear", padding_mode="border", align_corners=False
+        )
+        moved = region.to(out.dtype) > 0
+        return torch.where(moved, out, images.float()).to(images.dtype)

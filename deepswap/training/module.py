@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from deepswap.evaluation.metrics import identity_cosine, region_errors
-from deepswap.faces.region import dilate_mask, paste_inside
+from deepswap.faces.region import dilate_mask, paste_inside, scramble_face
 from deepswap.inference.format import CHECKPOINT_FORMAT
 from deepswap.losses import AttributeLoss, FeatureMatchingLoss, IdentityLoss, LazyR1, ReconstructionLoss
 from deepswap.losses.identity_space import IdentitySpace
@@ -134,6 +134,8 @@ class FaceSwapModule(L.LightningModule):
             plain cosine over the whole embedding.
         identity_jitter_scale: let the identity jitter scale the swap too (False: shifts and rotations
             only, so the encoder sees the face's width and length as they are).
+        restore: ``{max_px, grid}``: same-identity pairs reach the generator with their face scrambled
+            (:meth:`scrambled`) and are reconstructed to the clean target. None or ``max_px=0``: off.
     """
 
     def __init__(
@@ -163,6 +165,7 @@ class FaceSwapModule(L.LightningModule):
         face_region: dict | None = None,
         identity_jitter_scale: bool = True,
         identity_space: dict | None = None,
+        restore: dict | None = None,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -210,6 +213,17 @@ class FaceSwapModule(L.LightningModule):
                 f"unknown face_region key(s) {sorted(unknown_region)}; valid: dilate_px, confine"
             )
         self.region_dilate = int(region.get("dilate_px", 3)) if face_region is not None else None
+        restore = dict(restore or {})
+        unknown_restore = set(restore) - {"max_px", "grid"}
+        if unknown_restore:
+            raise ValueError(f"unknown restore key(s) {sorted(unknown_restore)}; valid: max_px, grid")
+        self.restore_px, self.restore_grid = float(restore.get("max_px", 0.0)), int(restore.get("grid", 6))
+        if self.restore_px < 0 or self.restore_grid < 2:
+            raise ValueError(
+                f"restore needs max_px >= 0 and grid >= 2, got max_px={self.restore_px}, grid={self.restore_grid}"
+            )
+        if self.restore_px and face_region is None:
+            raise ValueError("restore scrambles the face region: it needs model.face_region={dilate_px: 4}")
         self.region_confine = bool(region.get("confine", False)) and face_region is not None
         if self.weights["pose_expression"] and not callable(getattr(identity_encoder, "predict", None)):
             raise ValueError(
@@ -310,11 +324,12 @@ class FaceSwapModule(L.LightningModule):
         region = self.face_region(batch)
         with torch.no_grad():
             source_id = self.source_identity(source, batch.get("source_views"))
+            given = self.scrambled(target, same, region)  # what G sees (the target unless restore is on)
             fake = None  # for D and the detector only: not made when neither runs (loss=supervised)
             if self.uses_discriminator or opt_det:
-                fake = self.confine(self.generator(target, source_id).image, target, region)
+                fake = self.confine(self.generator(given, source_id).image, target, region)
         d_logs = self._d_step(opt_d, target, fake)  # fake: seen by D, then (detached) by the detector
-        g_logs = self._g_step(opt_g, target, source_id, same, region, batch.get("truth"))
+        g_logs = self._g_step(opt_g, target, source_id, same, region, batch.get("truth"), given)
         reals = torch.cat([target, source])
         pseudo_from = (target, batch.get("target_mask"), region)
         det_logs = self._det_step(opt_det[0], reals, fake, pseudo_from) if opt_det else {}
@@ -362,6 +377,17 @@ class FaceSwapModule(L.LightningModule):
         every = torch.cat([source[:, None], views], 1).flatten(0, 1)
         return F.normalize(self.embed(every).view(b, v + 1, -1).mean(1), dim=1)
 
+    def scrambled(self, target: Tensor, same: Tensor, region: Tensor | None) -> Tensor:
+        """The generator's input: ``target``, with the faces of same-identity pairs scrambled by a smooth
+        random warp (:func:`~deepswap.faces.region.scramble_face`) when ``restore.max_px > 0``. The
+        reconstruction loss still asks for the clean target, so those pairs teach the generator to put
+        the source identity's features back in place: a dense pixel signal for using identity, which
+        plain same-identity pairs (where copying the target is exact) never give."""
+        if not self.restore_px or region is None or not bool(same.any()):
+            return target
+        moved = scramble_face(target, region, self.restore_px, self.restore_grid)
+        return torch.where(same.view(-1, 1, 1, 1).to(target.device), moved, target)
+
     def face_region(self, batch: dict) -> Tensor | None:
         """The dilated target face region ``(B, 1, H, W)``, or None (no ``face_region`` or no mask)."""
         mask = batch.get("target_mask")
@@ -382,10 +408,13 @@ class FaceSwapModule(L.LightningModule):
         same: Tensor,
         region: Tensor | None = None,
         truth: Tensor | None = None,
+        given: Tensor | None = None,
     ) -> tuple[Tensor, dict]:
-        """All weighted generator terms for one batch -> (total, {name: value})."""
+        """All weighted generator terms for one batch -> (total, {name: value}). ``given``: the
+        generator's input when it is not ``target`` itself (``restore``); every loss still compares with
+        the clean ``target``."""
         w = self.weights
-        raw = self.generator(target, source_id).image
+        raw = self.generator(target if given is None else given, source_id).image
         image = self.confine(raw, target, region)
         terms = {}
         if self.uses_discriminator:
@@ -459,9 +488,10 @@ class FaceSwapModule(L.LightningModule):
         same: Tensor,
         region: Tensor | None = None,
         truth: Tensor | None = None,
+        given: Tensor | None = None,
     ) -> dict | None:
         with self.toggled_optimizer(opt_g):
-            loss, terms = self.generator_losses(target, source_id, same, region, truth)
+            loss, terms = self.generator_losses(target, source_id, same, region, truth, given)
             if not self._finite_or_skip(loss, "generator"):
                 return None
             self._optimise(opt_g, loss)
