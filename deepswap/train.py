@@ -70,11 +70,21 @@ def _detector_kwargs(cfg: DictConfig) -> dict:
 
 def _detector_net(cfg: DictConfig) -> nn.Module:
     """The co-trained detector, warm-started on generator-free pseudo-fakes when
-    ``detector.pretrain.steps > 0`` (:mod:`deepswap.detection.pretrain`, cached)."""
+    ``detector.pretrain.steps > 0`` (:mod:`deepswap.detection.pretrain`, cached). Pre-training draws
+    its pseudo-fakes from the synthetic world: on data without one (folders, FF++) it is skipped with a
+    warning and the detector starts cold."""
     det = cfg.detector
     net = instantiate(det.net)
     pre = det.get("pretrain")
-    if pre is not None and int(pre.get("steps", 0)) > 0:
+    if pre is not None and int(pre.get("steps", 0)) > 0 and cfg.data.get("world") is None:
+        log.warning(
+            "detector.pretrain.steps=%s skipped: pre-training makes its pseudo-fakes from the synthetic "
+            "world's renders and face masks, and data=%s has none; the co-trained detector starts cold "
+            "(set detector.pretrain.steps=0 to silence this)",
+            pre.get("steps"),
+            cfg.data.get("_target_", "?").rsplit(".", 1)[-1],
+        )
+    elif pre is not None and int(pre.get("steps", 0)) > 0:
         from deepswap.detection.pretrain import pretrain_detector
 
         state = pretrain_detector(

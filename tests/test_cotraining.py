@@ -199,11 +199,27 @@ def test_detector_pretrain_settings_are_checked_before_any_work(cfg_factory):
         check_pretrain({"batch_size": 0})
     with pytest.raises(UsageError, match="unknown detector.pretrain key"):
         detector_mode(cfg_factory(["detector=small", "+detector.pretrain.stepz=1"]))
-    cfg = cfg_factory(["detector=small", "detector.pretrain.steps=10"])
+
+
+def test_detector_pretrain_is_the_default_and_is_skipped_with_a_warning_on_real_data(
+    cfg_factory, tmp_path, caplog
+):
+    """The main job co-trains the warm-started ResNet (issue 11 §2). On data without the synthetic
+    world (real photos) there is nothing to make pseudo-fakes from: the run goes on with a cold
+    detector and says so, instead of refusing the default configuration."""
+    default = cfg_factory([], debug=None)  # the main job's configuration
+    assert default.detector.net._target_.endswith("ResNetDetector")
+    assert default.detector.pretrain.steps == 1500
+    cfg = cfg_factory(["detector=small", "detector.net.width=4", "detector.pretrain.steps=10"])
+    assert cfg_factory([]).detector.pretrain.steps == 0  # debug=fast keeps the tests cold
     with open_dict(cfg):
         cfg.data.world = None  # real data: no face masks to self-blend on
-    with pytest.raises(UsageError, match="detector.pretrain.steps=0"):
-        detector_mode(cfg)
+        cfg.paths.cache_dir = str(tmp_path)
+    assert detector_mode(cfg) == "observer"
+    with caplog.at_level("WARNING", logger="deepswap.train"):
+        net = _detector_kwargs(cfg)["detector"]
+    assert net is not None and not (tmp_path / "detector").exists()
+    assert "detector.pretrain.steps=10 skipped" in caplog.text and "starts cold" in caplog.text
 
 
 def test_pretrained_detector_starts_cotraining_from_cached_pseudo_fake_weights(cfg_factory, tmp_path):

@@ -259,3 +259,61 @@ def test_pose_expression_loss_compares_the_encoder_heads_on_swap_and_target(cfg_
             optimizer_g=None,
             optimizer_d=None,
         )
+
+
+def test_scramble_face_moves_features_inside_the_region_only(world_small):
+    """``scramble_face``: a smooth random warp of the face region (the restore task's input). Pixels
+    outside the region are exactly the input's; inside, a real face changes; 0 px is the identity."""
+    from deepswap.faces.region import scramble_face
+
+    torch.manual_seed(0)
+    samples = [world_small.sample("train", i, size=64) for i in range(4)]
+    images = torch.stack([s["image"] for s in samples]) * 2 - 1
+    region = dilate_mask(torch.stack([s["mask"] for s in samples]), 4)
+    moved = scramble_face(images, region, max_px=4.0)
+    outside = region.expand_as(images) == 0
+    assert torch.equal(moved[outside], images[outside])
+    inside_change = (moved - images).abs()[~outside].mean()
+    assert inside_change > 0.02  # the features moved (about 0.1 at 4 px)
+    assert scramble_face(images, region, max_px=0.0) is images
+    smaller = (scramble_face(images, region, max_px=1.0) - images).abs()[~outside].mean()
+    assert smaller < inside_change
+    with pytest.raises(ValueError, match="grid"):
+        scramble_face(images, region, max_px=2.0, grid=1)
+
+
+def test_restore_scrambles_same_identity_pairs_and_reconstructs_the_clean_target(cfg_factory):
+    """``model.restore``: the generator sees same-identity targets scrambled, other pairs as they are,
+    and the reconstruction loss compares with the clean target, so a generator that returns its
+    input unchanged is penalised on exactly those pairs. Bad settings are refused by name."""
+    cfg = cfg_factory(["detector=off", "model.restore.max_px=3", "model.face_region.dilate_px=1"])
+    module = build_module(cfg)
+    b = 4
+    torch.manual_seed(0)
+    target = torch.rand(b, 3, 32, 32) * 2 - 1
+    mask = torch.zeros(b, 1, 32, 32)
+    mask[..., 8:24, 8:24] = 1
+    region = module.face_region({"target": target, "target_mask": mask})
+    same = torch.tensor([True, False, True, False])
+    given = module.scrambled(target, same, region)
+    assert torch.equal(given[~same], target[~same])
+    assert (given[same] - target[same]).abs().mean() > 0.01
+    assert torch.equal(module.scrambled(target, torch.zeros(b, dtype=torch.bool), region), target)
+
+    class Copy(torch.nn.Module):  # returns its input: what copying the target achieves
+        def forward(self, x, _id):
+            return type("Out", (), {"image": x})()
+
+    module.generator = Copy()
+    module.weights = {k: 0.0 for k in module.weights} | {"reconstruction": 1.0}
+    source_id = module.embed(target)
+    _, clean = module.generator_losses(target, source_id, same, region)
+    _, scrambled = module.generator_losses(target, source_id, same, region, given=given)
+    assert clean["reconstruction"].item() == 0.0
+    assert scrambled["reconstruction"].item() > 0.005
+
+    for bad, match in (("model.restore.max_px=-1", "max_px"), ("+model.restore.sigma=2", "restore key")):
+        with pytest.raises(Exception, match=match):
+            build_module(cfg_factory(["detector=off", bad]))
+    with pytest.raises(Exception, match="face_region"):
+        build_module(cfg_factory(["detector=off", "model.restore.max_px=2", "model.face_region=null"]))

@@ -112,8 +112,7 @@ def scramble_face(images: Tensor, region: Tensor, max_px: float, grid: int = 6) 
         )
         x = (xs + flow[:, 0] + 0.5) / w * 2 - 1  # pixel centres -> [-1, 1] (align_corners=False)
         y = (ys + flow[:, 1] + 0.5) / h * 2 - 1
-        out = F.grid_sample(
-            images.float(), torch.stack([x, y], -1), mode="bilinear", padding_mode="border", align_corners=False
-        )
+        grid_xy = torch.stack([x, y], -1)
+        out = F.grid_sample(images.float(), grid_xy, "bilinear", "border", align_corners=False)
         moved = region.to(out.dtype) > 0
         return torch.where(moved, out, images.float()).to(images.dtype)

@@ -220,7 +220,8 @@ class FaceSwapModule(L.LightningModule):
         self.restore_px, self.restore_grid = float(restore.get("max_px", 0.0)), int(restore.get("grid", 6))
         if self.restore_px < 0 or self.restore_grid < 2:
             raise ValueError(
-                f"restore needs max_px >= 0 and grid >= 2, got max_px={self.restore_px}, grid={self.restore_grid}"
+                f"restore needs max_px >= 0 and grid >= 2, "
+                f"got max_px={self.restore_px}, grid={self.restore_grid}"
             )
         if self.restore_px and face_region is None:
             raise ValueError("restore scrambles the face region: it needs model.face_region={dilate_px: 4}")

@@ -57,14 +57,9 @@ def detector_mode(cfg: DictConfig) -> str:
         from deepswap.detection.pretrain import check_pretrain
 
         try:
-            settings = check_pretrain(OmegaConf.to_container(pre, resolve=True))
+            check_pretrain(OmegaConf.to_container(pre, resolve=True))
         except (ValueError, TypeError) as e:
             raise UsageError(str(e)) from None
-        if int(settings["steps"]) > 0 and cfg.get("data", {}).get("world") is None:
-            raise UsageError(
-                f"detector.pretrain.steps={settings['steps']} pre-trains the detector on self-blends of the "
-                "synthetic world's face masks, and this data has none; set detector.pretrain.steps=0"
-            )
     return mode
 
 
