@@ -122,7 +122,9 @@ class DeepSwapLiteGenerator(SwapGenerator):
     ``blend_mask=False`` drops the mask (returned as ones): with ``residual_rgb`` the output is the
     target wherever the head outputs 0, so the mask only multiplies the RGB head's gradient (a mask
     and a change that both start small slow each other down); the training module's face region keeps
-    the edit on the face. ``rgb_init_scale`` scales the RGB head's initial weights (0: the output
+    the edit on the face. With neither (``residual_rgb=False, blend_mask=False``) the face is rendered
+    from scratch, as AEI-Net renders it: only the training module's face region (``confine``) and the
+    swapper's paste keep the target around it. ``rgb_init_scale`` scales the RGB head's initial weights (0: the output
     starts exactly at the target). ``warp_pixels > 0`` adds a displacement head (at most that many
     pixels, tanh-bounded, starting at 0): the residual then applies to the warped target, so the
     generator can move edges (face width, eye and mouth shape: the identity's geometry) instead of
@@ -188,8 +190,6 @@ class DeepSwapLiteGenerator(SwapGenerator):
                 DecoderStage(ch[i + 1], ch[i], w_dim, upsample, id_shift, id_norm)
                 for i in reversed(range(n_down))
             )
-        if not residual_rgb and not blend_mask:
-            raise ValueError("blend_mask=false needs residual_rgb=true (else nothing keeps the target)")
         if warp_pixels < 0:
             raise ValueError(f"warp_pixels must be >= 0, got {warp_pixels}")
         self.residual_rgb = residual_rgb
