@@ -143,8 +143,13 @@ def test_generator_without_a_blending_mask_starts_at_the_target():
     assert out.mask.shape == (2, 1, 32, 32) and bool((out.mask == 1).all())
     assert torch.allclose(out.image, target, atol=1e-5)  # the residual alone: the output is the target
     assert len(list(gen.head.parameters())[1]) == 3  # no mask channel
-    with pytest.raises(ValueError, match="residual_rgb"):
-        DeepSwapLiteGenerator(id_dim=8, blend_mask=False, residual_rgb=False)
+    # neither residual nor mask: the face is rendered from scratch (AEI-Net style), so with the RGB head
+    # at 0 the output is mid-grey, not the target; the training face region keeps the target around it
+    free = DeepSwapLiteGenerator(
+        id_dim=8, base_channels=8, max_channels=16, blend_mask=False, residual_rgb=False, rgb_init_scale=0
+    )
+    out = free(target, torch.randn(2, 8))
+    assert bool((out.mask == 1).all()) and torch.allclose(out.image, torch.zeros_like(target), atol=1e-5)
 
 
 def test_bilinear_upsampler_makes_no_2x2_blocks():
