@@ -125,7 +125,8 @@ class DeepSwapLiteGenerator(SwapGenerator):
     the edit on the face. With neither (``residual_rgb=False, blend_mask=False``) the face is rendered
     from scratch, as AEI-Net renders it: only the training module's face region (``confine``) and the
     swapper's paste keep the target around it. ``rgb_init_scale`` scales the RGB head's initial
-    weights (0: the output starts exactly at the target, or at grey without ``residual_rgb``). ``warp_pixels > 0`` adds a displacement head (at most that many
+    weights (0: the output starts exactly at the target, or at grey without ``residual_rgb``).
+    ``warp_pixels > 0`` adds a displacement head (at most that many
     pixels, tanh-bounded, starting at 0): the residual then applies to the warped target, so the
     generator can move edges (face width, eye and mouth shape: the identity's geometry) instead of
     painting them. ``id_shift`` adds a per-channel shift from the identity latent to every modulated
