@@ -322,3 +322,19 @@ def test_restore_scrambles_same_identity_pairs_and_reconstructs_the_clean_target
             build_module(cfg_factory(["detector=off", bad]))
     with pytest.raises(Exception, match="face_region"):
         build_module(cfg_factory(["detector=off", "model.restore.max_px=2", "model.face_region=null"]))
+
+
+def test_lite_aad_swap_renders_from_scratch_with_identity_in_every_pixel(cfg_factory):
+    # experiment=lite_aad_swap (experiments/2026-12-05_restore): no residual RGB, no mask, an AAD decoder,
+    # so at init the output is neither the target nor independent of the source identity
+    cfg = cfg_factory(["experiment=lite_aad_swap"])
+    assert cfg.loss.weights.pose_expression == 15.0
+    gen = instantiate(cfg.generator, id_dim=8).eval()
+    assert gen.decoder == "aad" and not gen.residual_rgb and not gen.blend_mask
+    torch.manual_seed(0)
+    target = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        a = gen(target, torch.nn.functional.normalize(torch.randn(2, 8), dim=1)).image
+        b = gen(target, torch.nn.functional.normalize(torch.randn(2, 8), dim=1)).image
+    assert (a - target).abs().mean() > 0.05  # not a copy of the target
+    assert (a - b).abs().mean() > 1e-3  # the identity reaches the pixels
