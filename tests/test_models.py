@@ -511,3 +511,27 @@ def test_fused_aad_layer_is_the_papers_formula(mod_kernel: int, full_mask: bool)
     g_new = torch.autograd.grad(fused.square().sum(), [h, layer.att_gamma.weight])
     for x, y in zip(g_new, g_ref):
         torch.testing.assert_close(x, y, rtol=1e-4, atol=1e-5)
+
+
+def test_lite_aad_skipless_levels_cut_the_finest_skips() -> None:
+    """aad_skipless_levels=N: the finest N AAD decoder stages never see the encoder skip, so a change of
+    the target's finest feature map alone cannot reach the output; 0 keeps every skip. Bad values say why."""
+    from deepswap.models.generators.deepswap_lite import DeepSwapLiteGenerator
+
+    kw = dict(id_dim=8, base_channels=8, max_channels=16, n_down=2, decoder="aad", aad_layers=1)
+    kw.update(residual_rgb=False, blend_mask=False)
+    x, z = torch.rand(1, 3, 16, 16) * 2 - 1, torch.randn(1, 8)
+    for levels, reaches in ((0, True), (1, False)):
+        torch.manual_seed(0)
+        gen = DeepSwapLiteGenerator(aad_skipless_levels=levels, **kw).eval()
+        feats = gen.encode_attributes(x)
+        seen = {}
+        stage = gen.ups[-1].block
+        hook = stage.register_forward_hook(lambda m, args, out, seen=seen: seen.update(att=args[1]))
+        gen(x, z)
+        hook.remove()
+        assert (seen["att"] is feats[0] or torch.equal(seen["att"], feats[0])) == reaches
+    with pytest.raises(ValueError, match="aad_skipless_levels"):
+        DeepSwapLiteGenerator(aad_skipless_levels=3, **kw)
+    with pytest.raises(ValueError, match="aad_skipless_levels"):
+        DeepSwapLiteGenerator(id_dim=8, aad_skipless_levels=1)

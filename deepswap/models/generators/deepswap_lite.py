@@ -103,7 +103,7 @@ class AADDecoderStage(nn.Module):
 
     def forward(self, x: Tensor, skip: Tensor, w: Tensor) -> Tensor:
         up = F.interpolate(self.reduce(x), scale_factor=2, mode="bilinear", align_corners=False)
-        return self.block(up, skip, w)
+        return self.block(up, up if skip is None else skip, w)  # no skip: its own input is the attribute map
 
 
 class DeepSwapLiteGenerator(SwapGenerator):
@@ -134,7 +134,8 @@ class DeepSwapLiteGenerator(SwapGenerator):
     the target's features, so without it the identity cannot add what the target lacks. ``id_norm``
     instance-normalises each modulated conv's input (with ``id_shift``: AdaIN, the identity sets the
     per-channel statistics instead of the target's). ``decoder="aad"`` replaces the bottleneck blocks
-    and decoder stages with AAD residual blocks (``aad_layers`` units each; FaceShifter's
+    and decoder stages with AAD residual blocks (``aad_layers`` units each; ``aad_skipless_levels``: the
+    finest N stages use their own input as the attribute map, without the encoder skip; FaceShifter's
     denormalisation, the encoder skips as attribute maps): the GHOST family learned identity much
     faster than the modulated decoder at the same size (issue 10), and this keeps deepswap's residual
     RGB, blending mask and cheap encoder around it.
@@ -161,6 +162,7 @@ class DeepSwapLiteGenerator(SwapGenerator):
         id_norm: bool = False,
         decoder: str = "modulated",
         aad_layers: int = 2,
+        aad_skipless_levels: int = 0,
     ) -> None:
         super().__init__(id_dim=id_dim, has_mask=True, size_multiple=2**n_down)
         if decoder not in ("modulated", "aad"):
@@ -170,6 +172,12 @@ class DeepSwapLiteGenerator(SwapGenerator):
                 "decoder='aad' has its own identity scale/shift and instance norm and upsamples bilinearly: "
                 "leave id_shift, id_norm false and upsample bilinear, and give aad_layers >= 1"
             )
+        if not 0 <= aad_skipless_levels <= n_down or (aad_skipless_levels and decoder != "aad"):
+            raise ValueError(
+                f"aad_skipless_levels is the number of finest AAD decoder stages without an encoder skip: "
+                f"0..n_down ({n_down}) with decoder='aad', got {aad_skipless_levels} with decoder={decoder!r}"
+            )
+        self.aad_skipless_levels = aad_skipless_levels
         if n_down < 1 or n_blocks < 0:
             raise ValueError(f"need n_down >= 1 and n_blocks >= 0, got {n_down}, {n_blocks}")
         ch = channel_plan(base_channels, n_down + 1, max_channels)
@@ -237,8 +245,9 @@ class DeepSwapLiteGenerator(SwapGenerator):
         h = feats[-1]
         for block in self.blocks:
             h = block(h, w)
-        for up, skip in zip(self.ups, reversed(feats[:-1])):
-            h = up(h, skip, w)
+        first_skipless = len(self.ups) - self.aad_skipless_levels
+        for i, (up, skip) in enumerate(zip(self.ups, reversed(feats[:-1]))):
+            h = up(h, None if i >= first_skipless else skip, w)
         out = self.head(h)
         rgb = out[:, :3]
         base = target if self.flow is None else self.warp(target, self.flow(h))
