@@ -324,7 +324,7 @@ def test_restore_scrambles_same_identity_pairs_and_reconstructs_the_clean_target
         build_module(cfg_factory(["detector=off", "model.restore.max_px=2", "model.face_region=null"]))
 
 
-def test_lite_aad_swap_renders_from_scratch_with_identity_in_every_pixel(cfg_factory):
+def test_lite_aad_swap_renders_from_scratch_and_uses_the_identity(cfg_factory):
     # experiment=lite_aad_swap (experiments/2026-12-05_restore): no residual RGB, no mask, an AAD decoder,
     # so at init the output is neither the target nor independent of the source identity
     cfg = cfg_factory(["experiment=lite_aad_swap"])
