@@ -133,7 +133,7 @@ def train_cfg(cfg: DictConfig) -> dict:
         steps=int(t.steps), batch_size=int(t.batch_size), lr=float(t.lr), weight_decay=float(t.weight_decay),
         eval_every=int(t.eval_every), select=t.select, seed=int(cfg.seed), device=cfg.device,
         workers=int(t.workers), meta={"size": int(data["size"]), "data": data},
-        postprocess=post,
+        postprocess=post, pseudo_share=_pseudo_share(cfg), pseudo_families=list(cfg.recipe.pseudo_fakes),
     )  # fmt: skip
     result["provenance"] = _provenance(cfg, t0)
     (out / "results.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
@@ -144,6 +144,17 @@ def _postprocess(cfg: DictConfig) -> dict | None:
     """The training post-processing: the recipe's when it has one, else ``train.postprocess``."""
     post = cfg.recipe.postprocess if cfg.recipe.postprocess else cfg.train.postprocess
     return OmegaConf.to_container(post, resolve=True) if post else None
+
+
+def _pseudo_share(cfg: DictConfig) -> float | None:
+    """``recipe.pseudo_share``: None, or the share of the training fakes drawn from the recipe's
+    pseudo-fakes, checked here so that a bad value fails before any data is built."""
+    share = cfg.recipe.get("pseudo_share")
+    if share is None:
+        return None
+    if not 0.0 < float(share) < 1.0:
+        raise ValueError(f"recipe.pseudo_share is a share of the fakes in (0, 1) or null, got {share}")
+    return float(share)
 
 
 def _sbi_options(cfg: DictConfig) -> dict | None:
@@ -167,14 +178,16 @@ def lofo_cfg(cfg: DictConfig) -> dict:
     fit_kwargs = dict(
         steps=int(t.steps), batch_size=int(t.batch_size), lr=float(t.lr), weight_decay=float(t.weight_decay),
         eval_every=int(t.eval_every), select=t.select, workers=int(t.workers), postprocess=_postprocess(cfg),
+        pseudo_share=_pseudo_share(cfg),
     )  # fmt: skip
+    holdout = [str(h) for h in cfg.lofo.holdout] if cfg.lofo.get("holdout") else None
     result = lofo(
         SyntheticFaceWorld(**data["world"]), families, OmegaConf.to_container(cfg.net, resolve=True), out,
         int(data["size"]), dict(cfg.lofo.pairs), list(cfg.recipe.pseudo_fakes), fit_kwargs, probe,
         {str(k): str(v) for k, v in (cfg.lofo.score or {}).items()}, bool(cfg.lofo.folds),
         {"recipe": OmegaConf.to_container(cfg.recipe, resolve=True), "provenance": _provenance(cfg, t0)},
         float(cfg.threshold.fpr), int(cfg.lofo.resamples), int(cfg.seed), cfg.device,
-        sbi_options=_sbi_options(cfg),
+        sbi_options=_sbi_options(cfg), holdout=holdout,
     )  # fmt: skip
     print(to_markdown(result))
     return result

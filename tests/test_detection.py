@@ -329,6 +329,33 @@ def test_self_blend_poisson_clones_over_the_binary_mask():
         check_sbi_options({"relit": 0.5})
 
 
+def test_self_blend_mirror_flips_the_copy_about_the_face_centre():
+    from deepswap.detection.sbi import _mirror, check_sbi_options
+
+    x = torch.randn(3, 3, 16, 32)
+    mask = torch.zeros(3, 1, 16, 32)
+    mask[0, :, 4:12, 8:24] = 1  # centred: columns 8..23, centre between 15 and 16
+    mask[1, :, 4:12, 4:20] = 1  # centre between 11 and 12: 4 columns left of the image's centre
+    mask[2, :, 4:12, 11:14] = 1  # centre on column 12
+    g = torch.Generator().manual_seed(0)
+    assert torch.equal(_mirror(x, mask, g, 0.0), x)
+    out = _mirror(x, mask, g, 1.0)
+    assert torch.allclose(out[0], x[0].flip(-1), atol=1e-5)
+    # about column 11.5: out[..., c] = x[..., 23 - c] where 23 - c is inside the image
+    assert torch.allclose(out[1, ..., :24], x[1, ..., :24].flip(-1), atol=1e-5)
+    assert torch.allclose(out[2, ..., :25], x[2, ..., :25].flip(-1), atol=1e-5)  # c -> 24 - c
+    # in self_blend: the mirrored copy changes the face only where it is blended in
+    y = smooth_images(4, 32)
+    square = torch.zeros(4, 1, 32, 32)
+    square[:, :, 8:24, 6:22] = 1
+    fake, blend = self_blend(y, square, rng=0, frequency=0.0, mirror=1.0)
+    outside = (blend == 0).expand_as(y)
+    assert torch.equal(fake[outside], y[outside])
+    assert (fake - y).abs()[~outside].max() > 0.01
+    with pytest.raises(ValueError, match="mirror is a probability"):
+        check_sbi_options({"mirror": 1.5})
+
+
 def test_landmarks_to_mask_convex_hull():
     pts = torch.tensor([[12.0, 12.0], [20.0, 12.0], [16.0, 16.0], [13.0, 20.0], [19.0, 20.0]])
     m = landmarks_to_mask(pts, (32, 32))

@@ -209,3 +209,47 @@ def test_scoring_a_given_detector_on_every_family_without_training(world, tmp_pa
     assert all(r["n_real"] == 16 and r["n_fake"] == 16 for r in result["scored"]["mine"].values())
     assert not (tmp_path / "out" / "holdout_sbi").exists()
     assert "mine (as trained) AUC" in to_markdown(result)
+
+
+def test_pseudo_share_weights_keep_the_pseudo_fakes_share_whatever_the_families():
+    from deepswap.detection.data import Frame, FrameSet
+    from deepswap.detection.train_detector import pseudo_share_weights
+
+    def frames(counts: dict[str, int]) -> FrameSet:
+        out = []
+        for name, n in counts.items():
+            label = 0 if name == "real" else 1
+            out += [Frame("memory:x", i, label, f"synthetic/train/{name}/{i:06d}") for i in range(n)]
+        return FrameSet(out, SIZE, {}, {})
+
+    fs = frames(
+        {"real": 12, "pseudo:sbi": 12, "pseudo:autoencoder": 12, "ghost": 12, "simswap": 12, "paste": 12}
+    )
+    w = pseudo_share_weights(fs, {"pseudo:sbi", "pseudo:autoencoder"}, 0.6)
+    fam = np.array([family_of(f) for f in fs.frames])
+    mass = {k: float(w[torch.from_numpy(fam == k)].sum()) for k in set(fam)}
+    assert mass["real"] == pytest.approx(0.5)
+    assert mass["pseudo:sbi"] + mass["pseudo:autoencoder"] == pytest.approx(0.3)  # 0.6 of the fakes' half
+    assert mass["ghost"] + mass["simswap"] + mass["paste"] == pytest.approx(0.2)
+    assert mass["ghost"] == pytest.approx(mass["paste"])  # equal within a group
+    # unweighted, the two pseudo-fake families would be 2/5 of the fakes
+    only_pseudo = frames({"real": 4, "pseudo:sbi": 4})
+    assert float(pseudo_share_weights(only_pseudo, {"pseudo:sbi"}, 0.6)[4:].sum()) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="pseudo_share"):
+        pseudo_share_weights(fs, {"pseudo:sbi"}, 1.0)
+
+
+def test_lofo_runs_only_the_folds_asked_for_with_the_pseudo_share(world, tmp_path):
+    families = {"sbi": ["sbi"], "paste": ["paste_alpha"], "other": ["paste_poisson"]}
+    result = lofo(
+        world, families, {"_target_": "deepswap.detection.SmallDetector", "width": 4}, tmp_path, SIZE,
+        {"train": 16, "val": 8, "test": 8}, ["autoencoder"],
+        {"steps": 2, "batch_size": 8, "eval_every": 2, "pseudo_share": 0.5}, resamples=10, holdout=["paste"],
+    )  # fmt: skip
+    assert set(result["detector"]) == {"paste"}
+    assert result["detector"]["paste"]["train_families"] == ["other", "pseudo:autoencoder", "sbi"]
+    assert not (tmp_path / "holdout_sbi").exists()
+    with pytest.raises(ValueError, match="not families"):
+        lofo(
+            world, families, {"_target_": "deepswap.detection.SmallDetector"}, tmp_path, SIZE, holdout=["gan"]
+        )

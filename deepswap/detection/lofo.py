@@ -185,8 +185,10 @@ def lofo(
     device: str = "cpu",
     log: Callable[[str], None] = print,
     sbi_options: dict | None = None,
+    holdout: list[str] | None = None,
 ) -> dict:
-    """Run every fold; returns (and writes ``lofo.json``, ``lofo.md``) ``{"detector": {family: row},
+    """Run every fold (``holdout``: only the folds holding these families out); returns (and writes
+    ``lofo.json``, ``lofo.md``) ``{"detector": {family: row},
     "probe": {family: row} | None, "families", "pseudo", "seconds"}``, a row being
     :func:`bootstrap_detection`'s dict plus ``seconds`` (the fold's training) and ``train_families``.
     ``probe``: :class:`FrozenFeatures` kwargs (``arch``, ``weights``), or None for no probe row.
@@ -196,6 +198,9 @@ def lofo(
     written JSON (the recipe, provenance)."""
     if len(families) < 2:
         raise ValueError(f"leave-one-family-out needs at least 2 families, got {list(families)}")
+    unknown = sorted(set(holdout or []) - set(families))
+    if unknown:
+        raise ValueError(f"lofo.holdout names {unknown}, which are not families; families: {list(families)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pairs = pairs or {"train": 2048, "val": 256, "test": 1000}
@@ -204,15 +209,17 @@ def lofo(
     splits = build_splits(world, families, pseudo, size, pairs, seed, device, log, names, sbi_options)
     result: dict = {"families": families, "pseudo": pseudo, "pairs": pairs, "detector": {}, "probe": None}
     result["scored"] = score_rows(score or {}, splits["test"], families, fpr, resamples, seed, device, log)
-    for held in families if folds else []:
+    for held in [f for f in families if holdout is None or f in holdout] if folds else []:
         keep = fold_families(families, pseudo, held)
         fold = out / f"holdout_{held}"
         views = {"train": subset(splits["train"], keep), "val": subset(splits["val"], keep),
                  "test": subset(splits["test"], {held})}  # fmt: skip
         torch.manual_seed(seed)
         t0 = time.time()
+        pseudo_families = sorted(k for k in keep if k.startswith(PSEUDO_PREFIX))
         run(instantiate(OmegaConf.create(net_config)), net_config, views.__getitem__, fold, "fpr", fpr,
-            seed=seed, device=device, log=lambda m: None, **fit_kwargs)  # fmt: skip
+            seed=seed, device=device, log=lambda m: None, pseudo_families=pseudo_families,
+            **fit_kwargs)  # fmt: skip
         y, s, videos = read_scores(fold / "test_frames.csv")
         row = bootstrap_detection(y, s, fpr, resamples, seed)
         row.update(seconds=round(time.time() - t0, 1), train_families=sorted(keep))
@@ -222,7 +229,9 @@ def lofo(
         log(f"lofo: held out {held}: AUC {row['auc']:.3f} [{row['auc_lo']:.3f}, {row['auc_hi']:.3f}] "
             f"TPR@{fpr:g} {row['tpr']:.3f} ({row['seconds']:.0f}s)")  # fmt: skip
     if probe is not None and folds:
-        result["probe"] = linear_probe_rows(splits, families, pseudo, probe, fpr, resamples, seed, log)
+        result["probe"] = linear_probe_rows(
+            splits, families, pseudo, probe, fpr, resamples, seed, log, holdout
+        )
     result["seconds"] = round(time.time() - t_all, 1)
     result.update(extra or {})
     (out / "lofo.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
@@ -258,7 +267,7 @@ def score_rows(detectors: dict[str, str], test: FrameSet, families, fpr, resampl
     return out
 
 
-def linear_probe_rows(splits, families, pseudo, probe: dict, fpr, resamples, seed, log) -> dict:
+def linear_probe_rows(splits, families, pseudo, probe: dict, fpr, resamples, seed, log, holdout=None) -> dict:
     """The linear-probe baseline: features of every frame once, one logistic regression per fold."""
     net = FrozenFeatures(**probe, seed=seed)
     train_frames = FrameSet(splits["train"].frames, splits["train"].size, splits["train"].memory,
@@ -268,7 +277,7 @@ def linear_probe_rows(splits, families, pseudo, probe: dict, fpr, resamples, see
     fam_train = np.asarray([family_of(f) for f in train_frames.frames])
     fam_test = np.asarray([family_of(f) for f in splits["test"].frames])
     rows = {}
-    for held in families:
+    for held in [f for f in families if holdout is None or f in holdout]:
         keep = fold_families(families, pseudo, held)
         sel = (y_train == 0) | np.isin(fam_train, sorted(keep))
         scorer = fit_logistic(x_train[torch.as_tensor(sel)], y_train[sel])
@@ -284,14 +293,14 @@ def to_markdown(result: dict, fpr_label: str = "TPR@1%FPR") -> str:
     fams = list(result["families"])
     lines = ["| held-out family | " + " | ".join(fams) + " |", "| --- |" + " ---: |" * len(fams)]
 
-    def cell(r: dict, k: str) -> str:
-        return f"{r[k]:.3f} [{r[k + '_lo']:.3f}, {r[k + '_hi']:.3f}]"
+    def cell(r: dict | None, k: str) -> str:
+        return "not run" if r is None else f"{r[k]:.3f} [{r[k + '_lo']:.3f}, {r[k + '_hi']:.3f}]"
 
     tables = [("LOFO detector", result.get("detector")), ("linear probe", result.get("probe"))]
     tables += [(f"{k} (as trained)", v) for k, v in (result.get("scored") or {}).items()]
     for name, rows in tables:
         if not rows:
             continue
-        lines.append(f"| {name} AUC | " + " | ".join(cell(rows[f], "auc") for f in fams) + " |")
-        lines.append(f"| {name} {fpr_label} | " + " | ".join(cell(rows[f], "tpr") for f in fams) + " |")
+        lines.append(f"| {name} AUC | " + " | ".join(cell(rows.get(f), "auc") for f in fams) + " |")
+        lines.append(f"| {name} {fpr_label} | " + " | ".join(cell(rows.get(f), "tpr") for f in fams) + " |")
     return "\n".join(lines)

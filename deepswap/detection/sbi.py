@@ -18,7 +18,7 @@ from torch import Tensor
 from deepswap.detection.manipulations import from_uint8, poisson_clone, to_uint8
 from deepswap.detection.postprocess import gaussian_blur
 
-SBI_OPTIONS = ("max_shift", "max_scale", "frequency", "relight", "poisson")
+SBI_OPTIONS = ("max_shift", "max_scale", "frequency", "relight", "poisson", "mirror")
 
 
 def check_sbi_options(options: dict | None) -> dict:
@@ -27,7 +27,7 @@ def check_sbi_options(options: dict | None) -> dict:
     unknown = sorted(set(options) - set(SBI_OPTIONS))
     if unknown:
         raise ValueError(f"unknown self-blend option(s) {unknown}; valid: {list(SBI_OPTIONS)}")
-    for name in ("frequency", "relight", "poisson"):
+    for name in ("frequency", "relight", "poisson", "mirror"):
         if name in options and not 0.0 <= float(options[name]) <= 1.0:
             raise ValueError(f"sbi {name} is a probability in [0, 1], got {options[name]}")
     return {k: float(v) for k, v in options.items()}
@@ -144,6 +144,29 @@ def _small_affine(x: Tensor, g: torch.Generator | None, max_shift: float, max_sc
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
+def _mirror(x: Tensor, mask: Tensor, g: torch.Generator | None, p: float) -> Tensor:
+    """``(B, C, H, W)`` -> with probability ``p`` per image, the image flipped left-right about the vertical
+    line through its face mask's centroid (``mask`` ``(B, 1, H, W)``), so the face stays in place.
+
+    A face seen at a yaw, flipped, looks the other way and is lit from the other side: pasted back over
+    the original it gives the two traces a face pasted from another photo carries (its pose and its
+    light no longer match the head and the frame, and the frame's own features show around the pasted
+    ones), from one real image and one identity."""
+    b, _, h, w = x.shape
+    pick = torch.rand(b, generator=g) < p
+    if not bool(pick.any()):
+        return x
+    xs = (torch.arange(w, dtype=torch.float32) * 2 + 1) / w - 1  # pixel centres, align_corners=False
+    weight = mask.float().cpu().sum((1, 2))  # (B, W): mask mass per column
+    centre = (weight * xs).sum(1) / weight.sum(1).clamp_min(1e-6)
+    theta = torch.zeros(b, 2, 3)
+    theta[:, 0, 0] = torch.where(pick, -1.0, 1.0)
+    theta[:, 0, 2] = torch.where(pick, 2 * centre, torch.zeros(b))
+    theta[:, 1, 1] = 1.0
+    grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 def _soften_mask(mask: Tensor, g: torch.Generator | None) -> Tensor:
     """``(B, 1, H, W)`` -> randomly dilated or eroded, then Gaussian-blurred mask in [0, 1]."""
     b, _, h, _ = mask.shape
@@ -169,6 +192,7 @@ def self_blend(
     frequency: float = 0.5,
     relight: float = 0.0,
     poisson: float = 0.0,
+    mirror: float = 0.0,
 ) -> tuple[Tensor, Tensor]:
     """Faces ``(B, 3, H, W)`` or ``(3, H, W)`` in [-1, 1], masks ``(B, 1, H, W)``/``(1, H, W)``/``(H, W)``
     in [0, 1] -> ``(fake, blend_mask)`` of the same batch shape.
@@ -176,6 +200,7 @@ def self_blend(
     ``fake = image * (1 - blend_mask) + source * blend_mask`` where ``source`` is the same face after colour
     jitter, with probability ``frequency`` a downscale or a sharpening (:func:`_frequency_jitter`; 0 =
     off), with probability ``relight`` a shading ramp from another light (:func:`_relight`; 0 = off),
+    with probability ``mirror`` a left-right flip about the face's centre (:func:`_mirror`; 0 = off),
     and a small random zoom/shift, and ``blend_mask`` is the face mask randomly dilated or eroded,
     blurred, and scaled by a blend ratio (1 with probability 1/2, else uniform in [0.25, 1)). With
     probability ``poisson`` per image the copy is instead Poisson-blended (:func:`_poisson_blend`) over
@@ -202,6 +227,8 @@ def self_blend(
         source = _frequency_jitter(source, g, frequency)
     if relight > 0:
         source = _relight(source, g, relight)
+    if mirror > 0:
+        source = _mirror(source, m, g, mirror)
     source = _small_affine(source, g, max_shift, max_scale)
     soft = _soften_mask(m.to(x.device).clamp(0, 1), g)
     ratio = torch.where(torch.rand(b, generator=g) < 0.5, torch.ones(b), _uniform(b, 0.25, 1.0, g))

@@ -27,9 +27,9 @@ import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import nn
-from torch.utils.data import DataLoader, RandomSampler
+from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
 
-from deepswap.detection.data import FrameSet
+from deepswap.detection.data import FrameSet, family_of
 from deepswap.detection.metrics import aggregate_videos, frame_metrics, roc_auc, roc_curve, threshold_at_fpr
 from deepswap.detection.postprocess import PostProcess, quantize
 
@@ -146,14 +146,40 @@ def balanced_bce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return torch.stack([bce[labels == c].mean() for c in (0.0, 1.0) if (labels == c).any()]).mean()
 
 
-def _batches(frames: FrameSet, batch_size: int, seed: int, workers: int):
-    """Endless shuffled batches; ``frames.epoch`` advances every pass (fresh self-blends)."""
+def pseudo_share_weights(frames: FrameSet, pseudo: set[str] | frozenset[str], share: float) -> torch.Tensor:
+    """Per-frame sampling weights ``(len(frames),)`` that keep the reals at half of the draws and give the
+    fakes of the families ``pseudo`` (the recipe's pseudo-fakes) ``share`` of the other half, each frame
+    equally likely within its group. Without the weights every fake family weighs the same, so the
+    pseudo-fakes' share falls as generator families join (1/2 of the fakes with two families, 1/6 with
+    six). A group with no frame gives its share to the other fakes."""
+    if not 0.0 < float(share) < 1.0:
+        raise ValueError(f"pseudo_share is a share of the fakes in (0, 1), got {share}")
+    labels = torch.tensor([f.label for f in frames.frames])
+    is_pseudo = torch.tensor([f.label == 1 and family_of(f) in pseudo for f in frames.frames])
+    other = (labels == 1) & ~is_pseudo
+    if not bool(is_pseudo.any()) or not bool(other.any()):
+        share = 1.0 if bool(is_pseudo.any()) else 0.0
+    w = torch.zeros(len(frames), dtype=torch.float64)
+    groups = ((labels == 0, 0.5), (is_pseudo, 0.5 * share), (other, 0.5 * (1.0 - share)))
+    for sel, mass in groups:
+        if bool(sel.any()):
+            w[sel] = mass / int(sel.sum())
+    return w
+
+
+def _batches(frames: FrameSet, batch_size: int, seed: int, workers: int, weights: torch.Tensor | None = None):
+    """Endless shuffled batches; ``frames.epoch`` advances every pass (fresh self-blends). With
+    ``weights`` (:func:`pseudo_share_weights`), frames are drawn with replacement in those proportions."""
     g = torch.Generator().manual_seed(seed)
     while True:
+        if weights is None:
+            sampler = RandomSampler(frames, generator=g)
+        else:
+            sampler = WeightedRandomSampler(weights, len(frames), replacement=True, generator=g)
         loader = DataLoader(
             frames,
             batch_size,
-            sampler=RandomSampler(frames, generator=g),
+            sampler=sampler,
             num_workers=workers,
             drop_last=True,
         )
@@ -179,11 +205,15 @@ def fit(
     workers: int = 0,
     meta: dict | None = None,
     log: Callable[[str], None] = print,
+    pseudo_share: float | None = None,
+    pseudo_families: tuple[str, ...] | list[str] = (),
 ) -> dict:
     """Train ``net`` on ``train``; select on ``val``. Returns ``{best_step, best, history}``; ``history``
     is a list of ``{step, <val metrics>}``. ``postprocess``: :class:`PostProcess` kwargs, drawn per image
     independently of its class (so JPEG, blur and resizing never mark one class). ``meta`` is stored
-    in every checkpoint (e.g. ``{"size": 64, "data": {...}}``)."""
+    in every checkpoint (e.g. ``{"size": 64, "data": {...}}``). ``pseudo_share``: the share of the
+    training fakes drawn from the families ``pseudo_families`` (:func:`pseudo_share_weights`); None:
+    every frame equally likely."""
     out_dir = Path(out_dir)
     (out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     if len(train) < batch_size:
@@ -192,7 +222,10 @@ def fit(
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
     post = PostProcess(**postprocess) if postprocess else None
     g = torch.Generator().manual_seed(seed + 1)
-    batches, t0 = _batches(train, batch_size, seed, workers), time.time()
+    weights = (
+        None if pseudo_share is None else pseudo_share_weights(train, set(pseudo_families), pseudo_share)
+    )
+    batches, t0 = _batches(train, batch_size, seed, workers, weights), time.time()
     best, best_step, history, loss = -math.inf, -1, [], torch.tensor(float("nan"))
     for step in range(1, steps + 1):
         batch = next(batches)
