@@ -147,14 +147,10 @@ def _postprocess(cfg: DictConfig) -> dict | None:
 
 
 def _pseudo_share(cfg: DictConfig) -> float | None:
-    """``recipe.pseudo_share``: None, or the share of the training fakes drawn from the recipe's
-    pseudo-fakes, checked here so that a bad value fails before any data is built."""
-    share = cfg.recipe.get("pseudo_share")
-    if share is None:
-        return None
-    if not 0.0 < float(share) < 1.0:
-        raise ValueError(f"recipe.pseudo_share is a share of the fakes in (0, 1) or null, got {share}")
-    return float(share)
+    """``recipe.pseudo_share``, checked here so that a bad value fails before any data is built."""
+    from deepswap.detection.train_detector import check_pseudo_share
+
+    return check_pseudo_share(cfg.recipe.get("pseudo_share"))
 
 
 def _sbi_options(cfg: DictConfig) -> dict | None:

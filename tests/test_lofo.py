@@ -235,7 +235,7 @@ def test_pseudo_share_weights_keep_the_pseudo_fakes_share_whatever_the_families(
     # unweighted, the two pseudo-fake families would be 2/5 of the fakes
     only_pseudo = frames({"real": 4, "pseudo:sbi": 4})
     assert float(pseudo_share_weights(only_pseudo, {"pseudo:sbi"}, 0.6)[4:].sum()) == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="pseudo_share"):
+    with pytest.raises(ValueError, match="pseudo_share is a share"):
         pseudo_share_weights(fs, {"pseudo:sbi"}, 1.0)
 
 

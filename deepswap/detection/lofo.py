@@ -209,7 +209,8 @@ def lofo(
     splits = build_splits(world, families, pseudo, size, pairs, seed, device, log, names, sbi_options)
     result: dict = {"families": families, "pseudo": pseudo, "pairs": pairs, "detector": {}, "probe": None}
     result["scored"] = score_rows(score or {}, splits["test"], families, fpr, resamples, seed, device, log)
-    for held in [f for f in families if holdout is None or f in holdout] if folds else []:
+    held_out = [f for f in families if holdout is None or f in holdout] if folds else []
+    for held in held_out:
         keep = fold_families(families, pseudo, held)
         fold = out / f"holdout_{held}"
         views = {"train": subset(splits["train"], keep), "val": subset(splits["val"], keep),
@@ -230,7 +231,7 @@ def lofo(
             f"TPR@{fpr:g} {row['tpr']:.3f} ({row['seconds']:.0f}s)")  # fmt: skip
     if probe is not None and folds:
         result["probe"] = linear_probe_rows(
-            splits, families, pseudo, probe, fpr, resamples, seed, log, holdout
+            splits, families, pseudo, probe, fpr, resamples, seed, log, held_out
         )
     result["seconds"] = round(time.time() - t_all, 1)
     result.update(extra or {})
@@ -267,8 +268,11 @@ def score_rows(detectors: dict[str, str], test: FrameSet, families, fpr, resampl
     return out
 
 
-def linear_probe_rows(splits, families, pseudo, probe: dict, fpr, resamples, seed, log, holdout=None) -> dict:
-    """The linear-probe baseline: features of every frame once, one logistic regression per fold."""
+def linear_probe_rows(
+    splits, families, pseudo, probe: dict, fpr, resamples, seed, log, held_out=None
+) -> dict:
+    """The linear-probe baseline: features of every frame once, one logistic regression per fold
+    (``held_out``: the families whose folds to run; None: all)."""
     net = FrozenFeatures(**probe, seed=seed)
     train_frames = FrameSet(splits["train"].frames, splits["train"].size, splits["train"].memory,
                             splits["train"].masks, seed, fresh_sbi=False)  # fmt: skip
@@ -277,7 +281,7 @@ def linear_probe_rows(splits, families, pseudo, probe: dict, fpr, resamples, see
     fam_train = np.asarray([family_of(f) for f in train_frames.frames])
     fam_test = np.asarray([family_of(f) for f in splits["test"].frames])
     rows = {}
-    for held in [f for f in families if holdout is None or f in holdout]:
+    for held in families if held_out is None else held_out:
         keep = fold_families(families, pseudo, held)
         sel = (y_train == 0) | np.isin(fam_train, sorted(keep))
         scorer = fit_logistic(x_train[torch.as_tensor(sel)], y_train[sel])

@@ -146,14 +146,22 @@ def balanced_bce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return torch.stack([bce[labels == c].mean() for c in (0.0, 1.0) if (labels == c).any()]).mean()
 
 
+def check_pseudo_share(share: float | None) -> float | None:
+    """``recipe.pseudo_share`` -> None or a float in (0, 1), or a clear error."""
+    if share is None:
+        return None
+    if not 0.0 < float(share) < 1.0:
+        raise ValueError(f"recipe.pseudo_share is a share of the fakes in (0, 1) or null, got {share}")
+    return float(share)
+
+
 def pseudo_share_weights(frames: FrameSet, pseudo: set[str] | frozenset[str], share: float) -> torch.Tensor:
     """Per-frame sampling weights ``(len(frames),)`` that keep the reals at half of the draws and give the
     fakes of the families ``pseudo`` (the recipe's pseudo-fakes) ``share`` of the other half, each frame
     equally likely within its group. Without the weights every fake family weighs the same, so the
     pseudo-fakes' share falls as generator families join (1/2 of the fakes with two families, 1/6 with
     six). A group with no frame gives its share to the other fakes."""
-    if not 0.0 < float(share) < 1.0:
-        raise ValueError(f"pseudo_share is a share of the fakes in (0, 1), got {share}")
+    share = check_pseudo_share(share)
     labels = torch.tensor([f.label for f in frames.frames])
     is_pseudo = torch.tensor([f.label == 1 and family_of(f) in pseudo for f in frames.frames])
     other = (labels == 1) & ~is_pseudo

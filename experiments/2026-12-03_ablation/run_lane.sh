@@ -5,7 +5,7 @@ export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 WANDB_MODE=disabled PYTHONPATH=/tmp/l
 run() { name=$1; shift; [ -f /tmp/abl23/$name/heldout_eval.json ] && return
   echo "$(date +%T) start $name $*" >> /tmp/abl23/lane.log
   /work/main/.venv/bin/python -m deepswap.train logger=csv paths.output_dir=/tmp/abl23/$name "$@" > /tmp/abl23/$name.log 2>&1
-  echo "$(date +%T) end $name rc=$?" >> /tmp/abl23/lane.log; }
+  rc=$?; echo "$(date +%T) end $name rc=$rc" >> /tmp/abl23/lane.log; }
 run recipe_s0 seed=0
 run recipe_s1 seed=1
 run recipe_s2 seed=2

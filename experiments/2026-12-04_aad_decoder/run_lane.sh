@@ -8,4 +8,4 @@ export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 WANDB_MODE=disabled PYTHONPATH="$WT" 
 name=$1; shift
 echo "$(date +%T) start $name $*" >> "$OUT/lane.log"
 python -m deepswap.train logger=csv paths.output_dir="$OUT/$name" "$@" > "$OUT/$name.log" 2>&1
-echo "$(date +%T) end $name rc=$?" >> "$OUT/lane.log"
+rc=$?; echo "$(date +%T) end $name rc=$rc" >> "$OUT/lane.log"
