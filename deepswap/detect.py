@@ -40,6 +40,7 @@ from deepswap.detection.inference import Prediction, export_onnx
 from deepswap.detection.inference import predict as predict_files
 from deepswap.detection.train_detector import (
     Scores,
+    check_ema,
     fix_threshold,
     load_detector,
     run,
@@ -134,6 +135,7 @@ def train_cfg(cfg: DictConfig) -> dict:
         eval_every=int(t.eval_every), select=t.select, seed=int(cfg.seed), device=cfg.device,
         workers=int(t.workers), meta={"size": int(data["size"]), "data": data},
         postprocess=post, pseudo_share=_pseudo_share(cfg), pseudo_families=list(cfg.recipe.pseudo_fakes),
+        ema=check_ema(t.get("ema")),
     )  # fmt: skip
     result["provenance"] = _provenance(cfg, t0)
     (out / "results.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
@@ -174,7 +176,7 @@ def lofo_cfg(cfg: DictConfig) -> dict:
     fit_kwargs = dict(
         steps=int(t.steps), batch_size=int(t.batch_size), lr=float(t.lr), weight_decay=float(t.weight_decay),
         eval_every=int(t.eval_every), select=t.select, workers=int(t.workers), postprocess=_postprocess(cfg),
-        pseudo_share=_pseudo_share(cfg),
+        pseudo_share=_pseudo_share(cfg), ema=check_ema(t.get("ema")),
     )  # fmt: skip
     holdout = [str(h) for h in cfg.lofo.holdout] if cfg.lofo.get("holdout") else None
     result = lofo(

@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from torch import nn
 
 from deepswap.data.synthetic import SyntheticFaceWorld
@@ -16,6 +18,7 @@ from deepswap.detection.lofo import PSEUDO_PREFIX, fold_families, lofo, subset, 
 from deepswap.detection.manipulations import align_matrix, autoencoder_fakes, paste_swap
 from deepswap.detection.metrics import bootstrap_detection, roc_auc
 from deepswap.detection.postprocess import quantize
+from deepswap.detection.train_detector import WeightAverage, check_ema, fit, load_detector
 
 SIZE = 32
 
@@ -253,3 +256,46 @@ def test_lofo_runs_only_the_folds_asked_for_with_the_pseudo_share(world, tmp_pat
         lofo(
             world, families, {"_target_": "deepswap.detection.SmallDetector"}, tmp_path, SIZE, holdout=["gan"]
         )
+
+
+def test_weight_average_lerps_floats_copies_counters_and_rejects_bad_decays():
+    net = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    average = WeightAverage(net, 0.9)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.fill_(1.0)
+    net.train()(torch.randn(4, 2))  # moves the running stats, counts a batch
+    average.update(net)
+    live = net.state_dict()
+    for name, avg in average.model.state_dict().items():
+        if avg.dtype.is_floating_point:
+            assert torch.allclose(avg, 0.9 * before[name] + 0.1 * live[name]), name
+        else:
+            assert torch.equal(avg, live[name]), name
+    assert not average.model.training
+    for bad in (0.0, 1.0, 1.5, True, "0.99"):
+        with pytest.raises(ValueError, match="ema"):
+            check_ema(bad)
+    assert check_ema(None) is None and check_ema(0.999) == 0.999
+
+
+def test_fit_with_ema_selects_and_saves_the_averaged_weights(world, tmp_path):
+    fakes = {"pseudo:sbi": "sbi"}
+    train = synthetic_split(world, "train", 16, SIZE, fakes, 0)
+    val = synthetic_split(world, "val", 8, SIZE, fakes, 0)
+    config = {"_target_": "deepswap.detection.SmallDetector", "width": 4}
+    saved, live = {}, {}
+    for ema in (None, 0.5):
+        torch.manual_seed(0)
+        net = instantiate(OmegaConf.create(config))
+        out = tmp_path / str(ema)
+        fit(net, train, val, out, config, steps=3, batch_size=8, lr=1e-2, eval_every=3, ema=ema)
+        saved[ema] = load_detector(out / "checkpoints" / "best.pt")[0].state_dict()
+        live[ema] = net.state_dict()
+    # the same seed trains the same live weights; only what is validated and saved differs
+    assert all(torch.equal(live[None][k], live[0.5][k]) for k in live[None])
+    assert all(torch.equal(saved[None][k], live[None][k]) for k in live[None])
+    floats = [k for k, v in saved[0.5].items() if v.dtype.is_floating_point]
+    moved = [k for k in floats if not torch.equal(saved[0.5][k], live[0.5][k])]
+    assert moved, "with ema the saved detector must be the average, not the last iterate"

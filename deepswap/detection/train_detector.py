@@ -13,6 +13,7 @@ Detector files (``best.pt``, ``last.pt``) are ``torch.save({"format", "state_dic
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import shutil
@@ -195,6 +196,39 @@ def _batches(frames: FrameSet, batch_size: int, seed: int, workers: int, weights
         frames.epoch += 1
 
 
+def check_ema(ema) -> float | None:
+    """``train.ema`` / ``recipe.ema``: None (off) or a decay in (0, 1), else a clear error."""
+    if ema is None:
+        return None
+    if isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0.0 < float(ema) < 1.0:
+        raise ValueError(
+            f"the detector's weight-average decay (ema) must be null or in (0, 1), e.g. 0.999; got {ema!r}"
+        )
+    return float(ema)
+
+
+class WeightAverage:
+    """An exponential moving average of a network's weights (Polyak averaging; the dense weight averaging
+    that SWAD, Cha et al. 2021, found to generalise better to unseen domains than the final or best
+    iterate). Floating-point entries of the state_dict (BatchNorm running statistics included) are
+    averaged with ``decay``; integer buffers are copied. ``model`` is an eval-ready copy."""
+
+    def __init__(self, net: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.model = copy.deepcopy(net).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, net: nn.Module) -> None:
+        live = net.state_dict()
+        for name, avg in self.model.state_dict().items():
+            if avg.dtype.is_floating_point:
+                avg.lerp_(live[name].detach(), 1.0 - self.decay)
+            else:
+                avg.copy_(live[name])
+
+
 def fit(
     net: nn.Module,
     train: FrameSet,
@@ -215,19 +249,22 @@ def fit(
     log: Callable[[str], None] = print,
     pseudo_share: float | None = None,
     pseudo_families: tuple[str, ...] | list[str] = (),
+    ema: float | None = None,
 ) -> dict:
     """Train ``net`` on ``train``; select on ``val``. Returns ``{best_step, best, history}``; ``history``
     is a list of ``{step, <val metrics>}``. ``postprocess``: :class:`PostProcess` kwargs, drawn per image
     independently of its class (so JPEG, blur and resizing never mark one class). ``meta`` is stored
     in every checkpoint (e.g. ``{"size": 64, "data": {...}}``). ``pseudo_share``: the share of the
     training fakes drawn from the families ``pseudo_families`` (:func:`pseudo_share_weights`); None:
-    every frame equally likely."""
+    every frame equally likely. ``ema``: a decay in (0, 1): validate, select and save an exponential
+    moving average of the weights instead of the live ones (:class:`WeightAverage`); None: off."""
     out_dir = Path(out_dir)
     (out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     if len(train) < batch_size:
         raise ValueError(f"the train set has {len(train)} frames, fewer than batch_size={batch_size}")
     net.to(device).train()
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
+    average = WeightAverage(net, check_ema(ema)) if ema is not None else None
     post = PostProcess(**postprocess) if postprocess else None
     g = torch.Generator().manual_seed(seed + 1)
     weights = (
@@ -246,13 +283,16 @@ def fit(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if average is not None:
+                average.update(net)
         if step % eval_every and step != steps:
             continue
-        metrics = score(net, val, 2 * batch_size, device, workers).metrics()
+        kept = average.model if average is not None else net
+        metrics = score(kept, val, 2 * batch_size, device, workers).metrics()
         net.train()
         value = metrics.get(select, float("nan"))
         ckpt = save_detector(
-            out_dir / "checkpoints" / "last.pt", net, net_config, step, val=metrics, **(meta or {})
+            out_dir / "checkpoints" / "last.pt", kept, net_config, step, val=metrics, **(meta or {})
         )
         improved = value > best
         if improved:
