@@ -197,6 +197,9 @@ def test_detector_pretrain_settings_are_checked_before_any_work(cfg_factory):
         check_pretrain({"kinds": ["paste_poisson"]})  # a held-out family, not a pseudo-fake
     with pytest.raises(ValueError, match="batch_size must be a positive"):
         check_pretrain({"batch_size": 0})
+    with pytest.raises(ValueError, match="weight-average decay"):
+        check_pretrain({"ema": 1.0})
+    assert check_pretrain({"ema": 0.999})["ema"] == 0.999
     with pytest.raises(UsageError, match="unknown detector.pretrain key"):
         detector_mode(cfg_factory(["detector=small", "+detector.pretrain.stepz=1"]))
 

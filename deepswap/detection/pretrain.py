@@ -24,13 +24,15 @@ from torch import nn
 log = logging.getLogger(__name__)
 
 KINDS = ("sbi", "autoencoder")
-PRETRAIN_KEYS = {"steps", "batch_size", "lr", "pairs", "kinds", "seed", "eval_every"}
+PRETRAIN_KEYS = {"steps", "batch_size", "lr", "pairs", "kinds", "seed", "eval_every", "ema"}
 
 
 def check_pretrain(settings: dict | None) -> dict:
     """Validated ``detector.pretrain`` settings with defaults (``steps: 0`` = off)."""
+    from deepswap.detection.train_detector import check_ema
+
     s = {"steps": 0, "batch_size": 32, "lr": 1e-3, "pairs": 2048, "kinds": list(KINDS), "seed": 0,
-         "eval_every": 250, **(settings or {})}  # fmt: skip
+         "eval_every": 250, "ema": None, **(settings or {})}  # fmt: skip
     unknown = set(s) - PRETRAIN_KEYS
     if unknown:
         raise ValueError(
@@ -44,6 +46,7 @@ def check_pretrain(settings: dict | None) -> dict:
     for key in ("steps", "batch_size", "pairs", "eval_every"):
         if int(s[key]) < 0 or (key != "steps" and int(s[key]) == 0):
             raise ValueError(f"detector.pretrain.{key} must be a positive integer, got {s[key]}")
+    s["ema"] = check_ema(s["ema"])
     return s
 
 
@@ -89,7 +92,7 @@ def pretrain_detector(
     with tempfile.TemporaryDirectory() as tmp:
         result = fit(net, train, val, tmp, net_config, steps=int(s["steps"]), batch_size=int(s["batch_size"]),
                      lr=float(s["lr"]), eval_every=int(s["eval_every"]), seed=int(s["seed"]),
-                     log=lambda m: log.info("detector pre-training: %s", m))  # fmt: skip
+                     ema=s["ema"], log=lambda m: log.info("detector pre-training: %s", m))  # fmt: skip
         state_dict = load_detector(Path(tmp) / "checkpoints" / "best.pt")[0].state_dict()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = path.with_suffix(".tmp")
