@@ -261,7 +261,7 @@ def test_lofo_runs_only_the_folds_asked_for_with_the_pseudo_share(world, tmp_pat
 def test_weight_average_lerps_floats_copies_counters_and_rejects_bad_decays():
     net = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
     before = {k: v.clone() for k, v in net.state_dict().items()}
-    average = WeightAverage(net, 0.9)
+    average = WeightAverage(net, 0.1)  # below the warm-up's 2/11 at the first update: 0.1 applies
     with torch.no_grad():
         for p in net.parameters():
             p.fill_(1.0)
@@ -270,10 +270,18 @@ def test_weight_average_lerps_floats_copies_counters_and_rejects_bad_decays():
     live = net.state_dict()
     for name, avg in average.model.state_dict().items():
         if avg.dtype.is_floating_point:
-            assert torch.allclose(avg, 0.9 * before[name] + 0.1 * live[name]), name
+            assert torch.allclose(avg, 0.1 * before[name] + 0.9 * live[name]), name
         else:
             assert torch.equal(avg, live[name]), name
     assert not average.model.training
+    # warm-up: a 0.999 decay starts at 2/11, so the average does not cling to the initialisation
+    slow = WeightAverage(nn.Linear(1, 1, bias=False), 0.999)
+    one = nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        slow.model.weight.fill_(0.0)
+        one.weight.fill_(1.0)
+    slow.update(one)
+    assert torch.allclose(slow.model.weight, torch.tensor([[9 / 11]]))
     for bad in (0.0, 1.0, 1.5, True, "0.99"):
         with pytest.raises(ValueError, match="ema"):
             check_ema(bad)
