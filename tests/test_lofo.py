@@ -212,6 +212,8 @@ def test_scoring_a_given_detector_on_every_family_without_training(world, tmp_pa
     assert all(r["n_real"] == 16 and r["n_fake"] == 16 for r in result["scored"]["mine"].values())
     assert not (tmp_path / "out" / "holdout_sbi").exists()
     assert "mine (as trained) AUC" in to_markdown(result)
+    rows = (tmp_path / "out" / "scored_mine.csv").read_text().splitlines()
+    assert rows[0] == "video,path,frame,label,score" and len(rows) == 1 + 16 + 2 * 16  # reals + 2 families
 
 
 def test_pseudo_share_weights_keep_the_pseudo_fakes_share_whatever_the_families():

@@ -208,7 +208,9 @@ def lofo(
     names = ("train", "val", "test") if folds else ("test",)
     splits = build_splits(world, families, pseudo, size, pairs, seed, device, log, names, sbi_options)
     result: dict = {"families": families, "pseudo": pseudo, "pairs": pairs, "detector": {}, "probe": None}
-    result["scored"] = score_rows(score or {}, splits["test"], families, fpr, resamples, seed, device, log)
+    result["scored"] = score_rows(
+        score or {}, splits["test"], families, fpr, resamples, seed, device, log, out
+    )
     held_out = [f for f in families if holdout is None or f in holdout] if folds else []
     for held in held_out:
         keep = fold_families(families, pseudo, held)
@@ -251,14 +253,19 @@ def load_any_detector(path: str | Path, device: str = "cpu") -> nn.Module:
     return load_detector(path, device)[0]
 
 
-def score_rows(detectors: dict[str, str], test: FrameSet, families, fpr, resamples, seed, device, log):
-    """``{name: {family: bootstrap row}}`` of detectors trained elsewhere, on each family's test fakes."""
-    from deepswap.detection.train_detector import score
+def score_rows(
+    detectors: dict[str, str], test: FrameSet, families, fpr, resamples, seed, device, log, out_dir=None
+):  # fmt: skip
+    """``{name: {family: bootstrap row}}`` of detectors trained elsewhere, on each family's test fakes;
+    with ``out_dir``, each one's per-frame scores in ``scored_<name>.csv`` (for paired comparisons)."""
+    from deepswap.detection.train_detector import score, write_scores_csv
 
     out = {}
     fam = np.asarray([family_of(f) for f in test.frames])
     for name, path in detectors.items():
         s = score(load_any_detector(path, device), test, 128, device)
+        if out_dir is not None:
+            write_scores_csv(Path(out_dir) / f"scored_{name}.csv", s, test)
         f_of = fam[s.index]
         out[name] = {}
         for held in families:
