@@ -1,6 +1,7 @@
 """Paired difference of two detectors' AUC on the same test frames, with a stratified bootstrap.
 
     python paired_auc.py A/holdout_paste/test_frames.csv B/holdout_paste/test_frames.csv
+    python paired_auc.py A/scored_pre.csv B/scored_pre.csv paste     # lofo score rows: one family's fakes
 
 Both files must score the same frames (same families, pairs and seed: LOFO runs that differ only in
 the training recipe). Prints AUC(B) - AUC(A) and its 95% interval (1000 resamples of reals and fakes,
@@ -15,13 +16,16 @@ import numpy as np
 from deepswap.detection.metrics import roc_auc
 
 
-def read(path: str) -> dict[str, tuple[int, float]]:
+def read(path: str, family: str | None = None) -> dict[str, tuple[int, float]]:
+    """``video -> (label, score)``; with ``family``, the reals and that family's fakes only."""
     with open(path) as f:
-        return {r["video"]: (int(r["label"]), float(r["score"])) for r in csv.DictReader(f)}
+        rows = list(csv.DictReader(f))
+    keep = [r for r in rows if family is None or r["label"] == "0" or f"/{family}/" in r["video"]]
+    return {r["video"]: (int(r["label"]), float(r["score"])) for r in keep}
 
 
-def main(path_a: str, path_b: str, resamples: int = 1000, seed: int = 0) -> None:
-    a, b = read(path_a), read(path_b)
+def main(path_a: str, path_b: str, family: str | None = None, resamples: int = 1000, seed: int = 0) -> None:
+    a, b = read(path_a, family), read(path_b, family)
     if set(a) != set(b):
         raise SystemExit("the two files score different frames; compare runs on the same test split")
     keys = sorted(a)
@@ -39,4 +43,4 @@ def main(path_a: str, path_b: str, resamples: int = 1000, seed: int = 0) -> None
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
