@@ -59,6 +59,7 @@ def _detector_kwargs(cfg: DictConfig) -> dict:
         seed=cfg.seed,
         pseudo=OmegaConf.to_container(det.pseudo) if det.get("pseudo") else None,
         sbi=OmegaConf.to_container(det.sbi) if det.get("sbi") else None,
+        ema_half_life_kimg=det.get("ema_half_life_kimg"),
     )
     return {
         "detector": _detector_net(cfg),

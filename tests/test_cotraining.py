@@ -248,3 +248,33 @@ def test_pretrained_detector_starts_cotraining_from_cached_pseudo_fake_weights(c
         cfg.detector.pretrain.steps = 0
     off = _detector_kwargs(cfg)["detector"].state_dict()
     assert not torch.equal(off["head.weight"], warm["head.weight"])
+
+
+def test_detector_weight_average_is_what_snapshots_and_checkpoints_hand_out(cfg_factory):
+    from deepswap.detection.arms_race import final_detector
+
+    common = ["detector=small", "final_eval.enabled=false", "detector.snapshot_every_kimg=0.016"]
+    cfg = cfg_factory([*common, "total_kimg=0.016", "detector.ema_half_life_kimg=0.01"])
+    _, objects = train(cfg)
+    module = objects["module"]
+    live, average = _params(module.detector), _params(module.detector_ema.shadow)
+    assert any(not torch.equal(live[k], average[k]) for k in live), "the average must lag the live detector"
+    run = Path(cfg.paths.output_dir)
+    loaded = _params(final_detector(run / "checkpoints" / "last.ckpt"))
+    assert all(torch.equal(loaded[k], average[k]) for k in average)
+    snap = torch.load(run / "snapshots" / "det_00000012.pt", weights_only=True)
+    assert all(torch.equal(snap[k], average[k]) for k in average)
+    with pytest.raises(ValueError, match="ema_half_life_kimg"):
+        build_module(cfg_factory(["detector=small", "detector.ema_half_life_kimg=0"]))
+    # a run without the average resumes from this checkpoint, and this run resumes from one without
+    plain = cfg_factory([*common, "total_kimg=0.024", f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}"])
+    with open_dict(plain):
+        plain.paths.output_dir = str(run.parent / "plain")
+    assert train(plain)[1]["module"].detector_ema is None
+    again = cfg_factory(
+        [*common, "total_kimg=0.032", "detector.ema_half_life_kimg=0.01",
+         f"ckpt_path={run.parent / 'plain' / 'checkpoints' / 'last.ckpt'}"]
+    )  # fmt: skip
+    with open_dict(again):
+        again.paths.output_dir = str(run.parent / "again")
+    assert train(again)[1]["module"].detector_ema is not None

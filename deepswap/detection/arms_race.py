@@ -57,7 +57,8 @@ REALS = "targets and sources of the held-out pairs (2N reals vs N swaps)"
 
 
 def final_detector(checkpoint: str | Path, device: str = "cpu") -> nn.Module:
-    """The co-trained detector of a training checkpoint (its ``detector.`` weights), in eval mode."""
+    """The co-trained detector of a training checkpoint, in eval mode: its weight average
+    (``detector_ema.shadow.``) when the run kept one (``detector.ema_half_life_kimg``), else ``detector.``."""
     from deepswap.inference.model import read_checkpoint
 
     ckpt = read_checkpoint(checkpoint)
@@ -65,7 +66,11 @@ def final_detector(checkpoint: str | Path, device: str = "cpu") -> nn.Module:
     if not net:
         raise ValueError(f"{checkpoint} was trained without a detector (detector=off): nothing to play")
     det = instantiate(OmegaConf.create(net))
-    det.load_state_dict({k[9:]: v for k, v in ckpt["state_dict"].items() if k.startswith("detector.")})
+    state = ckpt["state_dict"]
+    prefix = (
+        "detector_ema.shadow." if any(k.startswith("detector_ema.shadow.") for k in state) else "detector."
+    )
+    det.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
     return det.eval().to(device)
 
 

@@ -47,6 +47,12 @@ class CoTraining:
             ``self_swap`` (targets regenerated whole by the generator with source = target). They teach
             the traces of pasting and of re-synthesis rather than this generator's fingerprint
             (issue 11 §2); they never enter the replay buffer.
+        ema_half_life_kimg: keep a moving average of the detector's weights with this half-life in
+            thousands of images (:class:`~deepswap.training.ema.EMA`, no ramp-up); the average, not the
+            live detector, is validated, snapshotted and loaded from checkpoints (``final_detector``).
+            It starts from the warm start's weights (``detector.pretrain``), so after ``k`` kimg it
+            still holds ``0.5 ** (k / half_life)`` of them: a weight-space ensemble of the
+            pseudo-fake detector and the co-trained one (WiSE-FT, Wortsman et al. 2022). None: off.
     """
 
     def __init__(
@@ -60,6 +66,7 @@ class CoTraining:
         seed: int = 0,
         pseudo: dict | None = None,
         sbi: dict | None = None,
+        ema_half_life_kimg: float | None = None,
     ) -> None:
         if mode not in MODES or mode == "off":
             raise ValueError(f"detector mode {mode!r} needs a detector; use one of {MODES[1:]}")
@@ -76,6 +83,11 @@ class CoTraining:
                 f"detector.pseudo takes shares in [0, 1] of {sorted(PSEUDO_KEYS)}, got {dict(pseudo)}"
             )
         self.pseudo = {k: float(v) for k, v in pseudo.items()}
+        if ema_half_life_kimg is not None and not float(ema_half_life_kimg) > 0:
+            raise ValueError(
+                f"detector.ema_half_life_kimg must be null (off) or > 0 kimg, got {ema_half_life_kimg}"
+            )
+        self.ema_half_life_kimg = None if ema_half_life_kimg is None else float(ema_half_life_kimg)
         self.sbi_rng = torch.Generator().manual_seed(int(seed) + 9173)
         self.sbi_options = check_sbi_options(sbi)
         self.mode = mode
@@ -216,11 +228,30 @@ class CoTraining:
         self.replay.load_state_dict(state["replay"])
 
 
-def align_checkpoint(checkpoint: dict, detector: nn.Module | None, cotrain: CoTraining | None) -> None:
+def align_checkpoint(
+    checkpoint: dict,
+    detector: nn.Module | None,
+    cotrain: CoTraining | None,
+    detector_ema: nn.Module | None = None,
+) -> None:
     """Let a run resume across a change of ``detector=``, before Lightning loads the weights: a
     checkpoint without detector weights gets the fresh detector's (it starts from scratch), one with
-    them but no detector configured loses them. Otherwise the replay buffer is restored."""
+    them but no detector configured loses them. Otherwise the replay buffer is restored. The same for
+    the detector's weight average (``detector_ema``): a checkpoint without one starts it at the
+    checkpoint's detector; one the run no longer keeps is dropped."""
     state = checkpoint["state_dict"]
+    averaged = [k for k in state if k.startswith("detector_ema.")]
+    if detector_ema is None and averaged:
+        log.warning(
+            "the checkpoint has a detector weight average but detector.ema_half_life_kimg is off: dropped"
+        )
+        for k in averaged:
+            del state[k]
+    elif detector_ema is not None and not averaged:
+        log.warning("the checkpoint has no detector weight average: it starts at the checkpoint's detector")
+        fresh = {f"detector_ema.{k}": v for k, v in detector_ema.state_dict().items()}
+        from_ckpt = {f"detector_ema.shadow.{k[9:]}": v for k, v in state.items() if k.startswith("detector.")}
+        state.update({**fresh, **from_ckpt})
     saved = [k for k in state if k.startswith("detector.")]
     if detector is None:
         if saved:

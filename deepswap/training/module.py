@@ -189,6 +189,8 @@ class FaceSwapModule(L.LightningModule):
             raise ValueError("a co-trained detector needs optimizer_det (a partial optimiser)")
         self.detector, self.optimizer_det = detector, optimizer_det
         self.cotrain = CoTraining(**(detector_settings or {})) if detector is not None else None
+        hl = self.cotrain.ema_half_life_kimg if self.cotrain else None
+        self.detector_ema = EMA(detector, hl) if hl else None  # the weights validated, saved, scored
         self.weights["evasion"] = self.cotrain.evasion_weight if self.cotrain else 0.0
         spectral = dict(spectral or {})
         self.weights["spectral"] = float(spectral.pop("weight", 0.0))
@@ -338,6 +340,8 @@ class FaceSwapModule(L.LightningModule):
             batch_images = target.shape[0] * self.trainer.world_size
             self.images_seen += batch_images
             self.ema.update(self.generator, batch_images, int(self.images_seen))
+            if self.detector_ema is not None and det_logs is not None:
+                self.detector_ema.update(self.detector, batch_images)  # no ramp-up: starts at the warm start
             self.log_dict({**d_logs, **g_logs, **(det_logs or {})}, prog_bar=False)
             self.log("kimg", self.kimg, prog_bar=True)
             if det_logs is not None:
@@ -524,12 +528,18 @@ class FaceSwapModule(L.LightningModule):
         out = torch.cat(parts)
         return out if len(out) else None
 
+    @property
+    def kept_detector(self) -> nn.Module | None:
+        """The detector that is validated, snapshotted and loaded from checkpoints: the weight average
+        when ``detector.ema_half_life_kimg`` is set, else the live one (which the generator evades)."""
+        return self.detector_ema.shadow if self.detector_ema is not None else self.detector
+
     def _snapshot(self) -> None:
         """Detector and EMA generator state_dicts to ``<run>/snapshots`` (rank zero), for cross-play."""
         if self.trainer.is_global_zero:
             spec = snapshot_spec(self.run_config, self.identity_spec)
             folder = Path(self.trainer.default_root_dir) / "snapshots"
-            write_snapshot(folder, self.global_step, self.kimg, self.detector, self.ema.shadow, spec)
+            write_snapshot(folder, self.global_step, self.kimg, self.kept_detector, self.ema.shadow, spec)
 
     def fit_identity_space(self) -> None:
         """Fit the identity loss's space on the datamodule's training identities (once: a resumed run
@@ -586,7 +596,9 @@ class FaceSwapModule(L.LightningModule):
             ),
         }
         if self.detector is not None:
-            self.cotrain.add_val_scores(self.detector, torch.cat([batch["target"], batch["source"]]), swap)
+            self.cotrain.add_val_scores(
+                self.kept_detector, torch.cat([batch["target"], batch["source"]]), swap
+            )
         if "truth" in batch:
             errors = region_errors(swap, batch["truth"], batch["truth_mask"], batch["target_mask"])
             for k in ("gt_l1_face", "gt_l1", "gt_psnr"):
@@ -619,4 +631,4 @@ class FaceSwapModule(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self._rng_to_restore = checkpoint.get("deepswap_rng")
-        align_checkpoint(checkpoint, self.detector, self.cotrain)  # also restores the replay buffer
+        align_checkpoint(checkpoint, self.detector, self.cotrain, self.detector_ema)  # and the replay buffer
