@@ -135,7 +135,7 @@ def train_cfg(cfg: DictConfig) -> dict:
         eval_every=int(t.eval_every), select=t.select, seed=int(cfg.seed), device=cfg.device,
         workers=int(t.workers), meta={"size": int(data["size"]), "data": data},
         postprocess=post, pseudo_share=_pseudo_share(cfg), pseudo_families=list(cfg.recipe.pseudo_fakes),
-        ema=check_ema(t.get("ema")),
+        ema=_ema(cfg),
     )  # fmt: skip
     result["provenance"] = _provenance(cfg, t0)
     (out / "results.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
@@ -153,6 +153,12 @@ def _pseudo_share(cfg: DictConfig) -> float | None:
     from deepswap.detection.train_detector import check_pseudo_share
 
     return check_pseudo_share(cfg.recipe.get("pseudo_share"))
+
+
+def _ema(cfg: DictConfig) -> float | None:
+    """The weight average's decay: ``recipe.ema``, else ``train.ema`` (checked before any data is built)."""
+    ema = cfg.recipe.get("ema")
+    return check_ema(ema if ema is not None else cfg.train.get("ema"))
 
 
 def _sbi_options(cfg: DictConfig) -> dict | None:
@@ -176,7 +182,7 @@ def lofo_cfg(cfg: DictConfig) -> dict:
     fit_kwargs = dict(
         steps=int(t.steps), batch_size=int(t.batch_size), lr=float(t.lr), weight_decay=float(t.weight_decay),
         eval_every=int(t.eval_every), select=t.select, workers=int(t.workers), postprocess=_postprocess(cfg),
-        pseudo_share=_pseudo_share(cfg), ema=check_ema(t.get("ema")),
+        pseudo_share=_pseudo_share(cfg), ema=_ema(cfg),
     )  # fmt: skip
     holdout = [str(h) for h in cfg.lofo.holdout] if cfg.lofo.get("holdout") else None
     result = lofo(

@@ -410,3 +410,13 @@ def test_threshold_rules():
     assert fix_threshold(y, s, "logit0") == 0.0
     with pytest.raises(ValueError, match="threshold rule"):
         fix_threshold(y, s, "median")
+
+
+def test_the_weight_average_comes_from_the_recipe_else_train_and_is_checked():
+    from deepswap.detect import _ema
+
+    assert _ema(detect.compose_config("lofo", ["detect_recipe=generalise"])) == 0.999
+    assert _ema(detect.compose_config("train", ["detect_recipe=none"])) is None
+    assert _ema(detect.compose_config("train", ["detect_recipe=none", "train.ema=0.99"])) == 0.99
+    with pytest.raises(ValueError, match="weight-average decay"):
+        _ema(detect.compose_config("lofo", ["detect_recipe=generalise", "recipe.ema=1.5"]))
