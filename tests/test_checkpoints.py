@@ -71,6 +71,11 @@ def test_ema_update_moves_the_shadow_by_one_minus_beta_and_copies_buffers():
     assert not ema.shadow.weight.requires_grad
     with pytest.raises(ValueError, match="half-life"):
         EMA(model, half_life_kimg=0.0)
+    # average_buffers (the co-trained detector's): running statistics move with the weights; counters copy
+    averaged = EMA(nn.BatchNorm1d(3), half_life_kimg=0.001, average_buffers=True)
+    averaged.update(model, batch_images=2)
+    assert torch.allclose(averaged.shadow.running_mean, torch.full((3,), 0.75 * 7.0))
+    assert torch.equal(averaged.shadow.num_batches_tracked, model.num_batches_tracked)
 
 
 def test_a_module_built_by_hand_writes_checkpoints_that_load(cfg_factory, tmp_path):

@@ -190,7 +190,8 @@ class FaceSwapModule(L.LightningModule):
         self.detector, self.optimizer_det = detector, optimizer_det
         self.cotrain = CoTraining(**(detector_settings or {})) if detector is not None else None
         hl = self.cotrain.ema_half_life_kimg if self.cotrain else None
-        self.detector_ema = EMA(detector, hl) if hl else None  # the weights validated, saved, scored
+        # the weights validated, saved and scored; BatchNorm statistics averaged with them
+        self.detector_ema = EMA(detector, hl, average_buffers=True) if hl else None
         self.weights["evasion"] = self.cotrain.evasion_weight if self.cotrain else 0.0
         spectral = dict(spectral or {})
         self.weights["spectral"] = float(spectral.pop("weight", 0.0))
