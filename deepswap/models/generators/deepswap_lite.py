@@ -158,6 +158,8 @@ class DeepSwapLiteGenerator(SwapGenerator):
         blend_mask: bool = True,
         rgb_init_scale: float = 0.1,
         warp_pixels: float = 0.0,
+        warp_level: int = 0,
+        rgb_change: bool = True,
         id_shift: bool = False,
         id_norm: bool = False,
         decoder: str = "modulated",
@@ -201,15 +203,26 @@ class DeepSwapLiteGenerator(SwapGenerator):
             )
         if warp_pixels < 0:
             raise ValueError(f"warp_pixels must be >= 0, got {warp_pixels}")
+        if not 0 <= warp_level <= n_down:
+            raise ValueError(f"warp_level is a decoder level, 0 (full size) .. n_down ({n_down}), got {warp_level}")
+        if not rgb_change and not warp_pixels:
+            raise ValueError("rgb_change=false leaves only the warp: give warp_pixels > 0")
+        self.rgb_change = rgb_change
+        self.warp_level = warp_level
+        # warp-only without a mask needs no decoder stage finer than the flow's level
+        self.n_stages = n_down - warp_level if not (rgb_change or blend_mask) else n_down
+        self.ups = self.ups[: self.n_stages]
         self.residual_rgb = residual_rgb
         self.blend_mask = blend_mask
         self.warp_pixels = float(warp_pixels)
-        self.head = nn.Conv2d(ch[0], 4 if blend_mask else 3, 3, padding=1)
+        self.head = nn.Conv2d(ch[0], 4 if blend_mask else 3, 3, padding=1) if self.n_stages == n_down else None
         self.flow = None
         if warp_pixels:  # a displacement field that starts at 0 (the identity warp)
-            self.flow = nn.Conv2d(ch[0], 2, 3, padding=1)
+            self.flow = nn.Conv2d(ch[warp_level], 2, 3, padding=1)
             nn.init.zeros_(self.flow.weight)
             nn.init.zeros_(self.flow.bias)
+        if self.head is None:
+            return
         with torch.no_grad():
             self.head.weight[:3].mul_(rgb_init_scale)  # start with a small (or no) RGB change
             self.head.weight[3:].mul_(0.1)  # and a flat mask
@@ -226,8 +239,11 @@ class DeepSwapLiteGenerator(SwapGenerator):
         return feats
 
     def warp(self, image: Tensor, flow: Tensor) -> Tensor:
-        """``image`` resampled at each pixel plus ``flow`` (B, 2, H, W), bounded by ``warp_pixels``."""
+        """``image`` resampled at each pixel plus ``flow`` (B, 2, h, w), bounded by ``warp_pixels``; a
+        coarser flow is bilinearly upsampled to the image first (a smooth field)."""
         b, _, h, w = image.shape
+        if flow.shape[-2:] != (h, w):
+            flow = F.interpolate(flow, size=(h, w), mode="bilinear", align_corners=False)
         ys = torch.linspace(-1, 1, h, device=image.device, dtype=image.dtype)
         xs = torch.linspace(-1, 1, w, device=image.device, dtype=image.dtype)
         grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1).expand(b, h, w, 2)
@@ -245,14 +261,22 @@ class DeepSwapLiteGenerator(SwapGenerator):
         h = feats[-1]
         for block in self.blocks:
             h = block(h, w)
-        first_skipless = len(self.ups) - self.aad_skipless_levels
+        first_skipless = len(feats) - 1 - self.aad_skipless_levels
+        flow = None
         for i, (up, skip) in enumerate(zip(self.ups, reversed(feats[:-1]))):
+            if self.flow is not None and len(feats) - 1 - i == self.warp_level:
+                flow = self.flow(h)
             h = up(h, None if i >= first_skipless else skip, w)
+        if self.flow is not None and flow is None:  # warp_level 0, or the last stage run
+            flow = self.flow(h)
+        base = target if flow is None else self.warp(target, flow)
+        if self.head is None:  # warp only, no mask
+            return GeneratorOutput(image=base, mask=torch.ones_like(base[:, :1]))
         out = self.head(h)
-        rgb = out[:, :3]
-        base = target if self.flow is None else self.warp(target, self.flow(h))
-        # residual: raw = target where the head outputs 0, so the mask is not pushed shut at init
-        raw = tanh_residual(rgb, base) if self.residual_rgb else torch.tanh(rgb)
+        if not self.rgb_change:
+            raw = base
+        else:  # residual: raw = target where the head outputs 0, so the mask is not pushed shut at init
+            raw = tanh_residual(out[:, :3], base) if self.residual_rgb else torch.tanh(out[:, :3])
         if not self.blend_mask:  # the residual alone: the change is learned where it is needed
             return GeneratorOutput(image=raw, mask=torch.ones_like(raw[:, :1]))
         mask = torch.sigmoid(out[:, 3:4])
