@@ -235,6 +235,39 @@ def test_warp_head_starts_at_the_identity_and_moves_the_target_by_at_most_its_bo
         DeepSwapLiteGenerator(id_dim=8, warp_pixels=-1)
 
 
+def test_warp_only_generator_moves_the_target_with_a_smooth_coarse_flow_and_nothing_else():
+    """``rgb_change=false``: the swap is the target resampled by a flow predicted at ``warp_level``
+    (1/2**k of the image, bilinearly upsampled), so it can move the face's geometry but cannot paint;
+    without a mask the decoder stops at the flow's level (no unused stages)."""
+    kw = dict(id_dim=8, base_channels=8, max_channels=16, n_down=3, blend_mask=False, rgb_change=False)
+    gen = DeepSwapLiteGenerator(warp_pixels=4, warp_level=2, **kw)
+    assert gen.head is None and len(gen.ups) == 1 and gen.flow.in_channels == 16
+    target = torch.rand(2, 3, 32, 32) * 1.8 - 0.9
+    source = torch.randn(2, 8)
+    assert torch.allclose(gen(target, source).image, target, atol=1e-4)  # zero flow at init
+    with torch.no_grad():
+        gen.flow.bias[1] = 20.0  # saturated: every pixel samples 4 px below it
+    out = gen(target, source)
+    assert torch.allclose(out.image[..., :-4, :], target[..., 4:, :], atol=1e-3)
+    assert torch.equal(out.mask, torch.ones_like(out.mask))
+    # a flow varying only at the coarse level is smooth at full size: one value per 4x4 cell, interpolated
+    with torch.no_grad():
+        gen.flow.bias.zero_()
+    x = torch.linspace(-1, 1, 32).expand(1, 3, 32, 32).contiguous()  # a horizontal ramp
+    flow = torch.zeros(1, 2, 8, 8)
+    flow[:, 0, :, 4:] = 1.0
+    warped = gen.warp(x, flow)
+    step = (warped - x)[0, 0, 16].abs()
+    assert step[:8].max() < 1e-5 and step[20:28].min() > 0.15 and (step.diff().abs() < 0.15).all()
+    loss = gen(target, source).image.sum()
+    loss.backward()
+    assert all(p.grad is not None for p in gen.parameters())  # every module it builds is used
+    with pytest.raises(ValueError, match="warp_pixels > 0"):
+        DeepSwapLiteGenerator(**kw)
+    with pytest.raises(ValueError, match="warp_level"):
+        DeepSwapLiteGenerator(warp_pixels=4, warp_level=4, **kw)
+
+
 def test_pose_expression_loss_compares_the_encoder_heads_on_swap_and_target(cfg_factory):
     """``loss.weights.pose_expression``: L1 between the frozen encoder's pose and expression reads of
     the swap and of the target. Zero when the swap is the target, positive and differentiable for
@@ -322,6 +355,23 @@ def test_restore_scrambles_same_identity_pairs_and_reconstructs_the_clean_target
             build_module(cfg_factory(["detector=off", bad]))
     with pytest.raises(Exception, match="face_region"):
         build_module(cfg_factory(["detector=off", "model.restore.max_px=2", "model.face_region=null"]))
+
+
+def test_warp_swap_preset_trains_a_warp_only_generator_on_restoration_pairs(cfg_factory):
+    # experiment=warp_swap (experiments/2026-12-06_warp_only): the swap is the target moved by a coarse
+    # flow; same-identity pairs are scrambled and asked back
+    cfg = cfg_factory(["experiment=warp_swap", "detector=off"])
+    assert cfg.model.restore.max_px == 4.0 and cfg.data.same_ratio == 0.5
+    module = build_module(cfg)
+    gen = module.generator
+    assert gen.head is None and not gen.rgb_change and gen.warp_level == 3 and len(gen.ups) == 0
+    torch.manual_seed(0)
+    target = torch.rand(2, 3, 32, 32) * 1.8 - 0.9
+    with torch.no_grad():
+        gen.flow.weight.normal_(0, 0.5)  # a trained flow: the output is the target, moved
+        out = gen(target, torch.nn.functional.normalize(torch.randn(2, gen.id_dim), dim=1)).image
+    assert (out - target).abs().mean() > 0.01
+    assert out.min() >= target.min() - 1e-5 and out.max() <= target.max() + 1e-5  # resampled, not painted
 
 
 def test_lite_aad_swap_renders_from_scratch_and_uses_the_identity(cfg_factory):
