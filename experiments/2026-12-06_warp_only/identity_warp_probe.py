@@ -1,45 +1,87 @@
-"""Does the frozen training identity encoder's gradient point at the true geometry when the swap can
-only warp the target? Per pair, optimise a coarse flow to raise the encoder's cosine to the source;
-score face L1 to the truth (vs output = target, the average identity) and the oracle's cosine."""
-import sys, torch, torch.nn.functional as F
+"""Does an identity encoder's gradient lead a warp to the true geometry? Per pair, a coarse flow is
+optimised (Adam, 200 steps) to raise an encoder's cosine to the source, optionally holding its pose and
+expression reads at the target's (weight ``lam``), then scored by the closing table's oracle.
+
+    python experiments/2026-12-06_warp_only/identity_warp_probe.py RUN_DIR   # the training encoder of a run
+    python experiments/2026-12-06_warp_only/identity_warp_probe.py oracle    # the evaluation oracle itself
+
+RUN_DIR is a main-job output folder (its config.yaml and checkpoints/last.ckpt give the frozen training
+encoder, its input crop, face region and jitter); with the training encoder the identity is seen through
+the training jitter, as in the main job.
+"""
+
+import sys
+
+import torch
+import torch.nn.functional as F
 from omegaconf import OmegaConf
-from deepswap.train import build_module
-from deepswap.data.synthetic import SyntheticFaceWorld
-from deepswap.evaluation.protocol import synthetic_pairs
-from deepswap.evaluation.metrics import region_errors
-from deepswap.training.module import random_affine
-torch.manual_seed(0); torch.set_num_threads(1)
-run = sys.argv[1]
-cfg = OmegaConf.load(f"{run}/config.yaml")
-m = build_module(cfg)
-sd = torch.load(f"{run}/checkpoints/last.ckpt", weights_only=False)["state_dict"]
-m.load_state_dict(sd, strict=False); m.eval()
-world = SyntheticFaceWorld(1000, 400, 0, "target")
-p = synthetic_pairs(world, 200, 64, 0)
-T, G, A, S = p["target"], p["truth"], p["average"], p["source"]
-region = m.face_region({"target": T, "target_mask": p["target_mask"]})
-def face(x): return region_errors(x, G, p["truth_mask"], p["target_mask"])["gt_l1_face"].nanmean().item()
-from deepswap.evaluation.harness import synthetic_oracle
-enc = lambda x: F.normalize(m.identity_encoder(m.identity_input(x)), dim=1)
+
+sys.path.insert(0, "experiments/2026-12-06_warp_only")
+from common import oracle, report, test_pairs, warp  # noqa: E402
+
+from deepswap.train import build_module  # noqa: E402
+from deepswap.training.module import random_affine  # noqa: E402
+
+torch.manual_seed(0)
+_, p = test_pairs()
+T = p["target"]
+judge = oracle()
+if sys.argv[1] == "oracle":
+    settings = [(16, 1.0), (16, 5.0)]
+
+    def embed(x):
+        return F.normalize(judge(x), dim=1)
+
+    def reads(x):
+        return judge.predict(x)
+
+    def seen(x):
+        return x
+
+    def confine(x):
+        return x
+else:
+    settings = [(8, 0.0), (16, 0.0), (8, 1.5), (8, 5.0), (16, 1.5)]
+    cfg = OmegaConf.load(f"{sys.argv[1]}/config.yaml")
+    m = build_module(cfg)
+    state = torch.load(f"{sys.argv[1]}/checkpoints/last.ckpt", weights_only=False)["state_dict"]
+    m.load_state_dict(state, strict=False)
+    m.eval()
+    region = m.face_region({"target": T, "target_mask": p["target_mask"]})
+
+    def embed(x):
+        return F.normalize(m.identity_encoder(m.identity_input(x)), dim=1)
+
+    def reads(x):
+        return m.identity_encoder.predict(m.identity_input(x))
+
+    def seen(x):
+        return random_affine(x, m.identity_jitter, m.identity_jitter_scale)
+
+    def confine(x):
+        return m.confine(x, T, region)
+
+
 with torch.no_grad():
-    src = enc(S)
-base = torch.stack(torch.meshgrid(torch.linspace(-1,1,64), torch.linspace(-1,1,64), indexing="xy"), -1)
-for g, jitter, steps in [(8, True, 300)]:
-    flow = torch.zeros(200, 2, g, g, requires_grad=True)
+    src, ref = embed(p["source"]), reads(T)
+outputs = {}
+for g, lam in settings:
+    flow = torch.zeros(len(T), 2, g, g, requires_grad=True)
     opt = torch.optim.Adam([flow], lr=0.05)
-    for it in range(steps):
-        off = torch.tanh(F.interpolate(flow, 64, mode="bilinear")).permute(0, 2, 3, 1) * 8 * 2 / 63
-        out = F.grid_sample(T, base + off, mode="bilinear", padding_mode="border", align_corners=True)
-        out = m.confine(out, T, region) if m.region_confine else out
-        seen = random_affine(out, 0.06, False) if jitter else out
-        loss = 1 - (enc(seen) * src).sum(1).mean()
-        opt.zero_grad(); loss.backward(); opt.step()
-        if it % 20 == 0:
-            with torch.no_grad():
-                print(it, f"cos {(enc(out) * src).sum(1).mean().item():.3f} face {face(out):.4f}", flush=True)
-    with torch.no_grad():
-        cos = (enc(out) * src).sum(1).mean().item()
-    print(f"grid {g} jitter {jitter}: encoder cos {cos:.3f}, face L1 {face(out):.4f}", flush=True)
-    torch.save(out, f"/tmp/wp/idprobe_g{g}_{jitter}.pt")
-with torch.no_grad():
-    print(f"target: encoder cos {(enc(T)*src).sum(1).mean():.3f} face L1 {face(T):.4f}; truth cos {(enc(G)*src).sum(1).mean():.3f}; average face L1 {face(A):.4f}")
+    for _ in range(200):
+        out = confine(warp(T, flow))
+        loss = 1 - (embed(seen(out)) * src).sum(1).mean()
+        if lam:
+            r = reads(out)
+            loss = (
+                loss
+                + lam * torch.stack([(r[k] - ref[k]).abs().mean() for k in ("pose", "expression")]).mean()
+            )
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    outputs[
+        f"warp for {sys.argv[1] if sys.argv[1] == 'oracle' else 'the training encoder'}, {g}x{g}, pose x{lam}"
+    ] = out.detach()
+print("| output | ID top-1 % | ID cos | pose ° | face L1 |\n|---|---:|---:|---:|---:|")
+report(outputs, p, judge)

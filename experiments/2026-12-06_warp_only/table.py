@@ -3,6 +3,7 @@ and face L1 minus the average identity, with the 95% paired bootstrap intervals 
 
     python experiments/2026-12-06_warp_only/table.py experiments/2026-12-06_warp_only/runs/*.json
 """
+
 import json
 import sys
 from pathlib import Path

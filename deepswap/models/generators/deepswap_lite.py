@@ -129,7 +129,10 @@ class DeepSwapLiteGenerator(SwapGenerator):
     ``warp_pixels > 0`` adds a displacement head (at most that many
     pixels, tanh-bounded, starting at 0): the residual then applies to the warped target, so the
     generator can move edges (face width, eye and mouth shape: the identity's geometry) instead of
-    painting them. ``id_shift`` adds a per-channel shift from the identity latent to every modulated
+    painting them. ``warp_level`` k predicts that flow at 1/2**k of the image and upsamples it
+    bilinearly (a smooth field); ``rgb_change=False`` drops the RGB head, so the swap is the warped target
+    alone (it can move geometry but cannot paint; without a mask the decoder stops at the flow's level:
+    ``experiment=warp_swap``). ``id_shift`` adds a per-channel shift from the identity latent to every modulated
     conv's output (AdaIN's beta, AAD's id_beta; zero-initialised): modulation alone only rescales
     the target's features, so without it the identity cannot add what the target lacks. ``id_norm``
     instance-normalises each modulated conv's input (with ``id_shift``: AdaIN, the identity sets the
@@ -204,7 +207,9 @@ class DeepSwapLiteGenerator(SwapGenerator):
         if warp_pixels < 0:
             raise ValueError(f"warp_pixels must be >= 0, got {warp_pixels}")
         if not 0 <= warp_level <= n_down:
-            raise ValueError(f"warp_level is a decoder level, 0 (full size) .. n_down ({n_down}), got {warp_level}")
+            raise ValueError(
+                f"warp_level is a decoder level, 0 (full size) .. n_down ({n_down}), got {warp_level}"
+            )
         if not rgb_change and not warp_pixels:
             raise ValueError("rgb_change=false leaves only the warp: give warp_pixels > 0")
         self.rgb_change = rgb_change
@@ -215,7 +220,9 @@ class DeepSwapLiteGenerator(SwapGenerator):
         self.residual_rgb = residual_rgb
         self.blend_mask = blend_mask
         self.warp_pixels = float(warp_pixels)
-        self.head = nn.Conv2d(ch[0], 4 if blend_mask else 3, 3, padding=1) if self.n_stages == n_down else None
+        self.head = (
+            nn.Conv2d(ch[0], 4 if blend_mask else 3, 3, padding=1) if self.n_stages == n_down else None
+        )
         self.flow = None
         if warp_pixels:  # a displacement field that starts at 0 (the identity warp)
             self.flow = nn.Conv2d(ch[warp_level], 2, 3, padding=1)
