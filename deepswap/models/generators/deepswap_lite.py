@@ -132,8 +132,8 @@ class DeepSwapLiteGenerator(SwapGenerator):
     painting them. ``warp_level`` k predicts that flow at 1/2**k of the image and upsamples it
     bilinearly (a smooth field); ``rgb_change=False`` drops the RGB head, so the swap is the warped target
     alone (it can move geometry but cannot paint; without a mask the decoder stops at the flow's level:
-    ``experiment=warp_swap``). ``id_shift`` adds a per-channel shift from the identity latent to every modulated
-    conv's output (AdaIN's beta, AAD's id_beta; zero-initialised): modulation alone only rescales
+    ``experiment=warp_swap``). ``id_shift`` adds a per-channel shift from the identity latent to every
+    modulated conv's output (AdaIN's beta, AAD's id_beta; zero-initialised): modulation alone only rescales
     the target's features, so without it the identity cannot add what the target lacks. ``id_norm``
     instance-normalises each modulated conv's input (with ``id_shift``: AdaIN, the identity sets the
     per-channel statistics instead of the target's). ``decoder="aad"`` replaces the bottleneck blocks
