@@ -18,7 +18,7 @@ from torch import Tensor
 from deepswap.detection.manipulations import from_uint8, poisson_clone, to_uint8
 from deepswap.detection.postprocess import gaussian_blur
 
-SBI_OPTIONS = ("max_shift", "max_scale", "frequency", "relight", "poisson", "mirror")
+SBI_OPTIONS = ("max_shift", "max_scale", "frequency", "relight", "poisson", "mirror", "warp")
 
 
 def check_sbi_options(options: dict | None) -> dict:
@@ -30,6 +30,8 @@ def check_sbi_options(options: dict | None) -> dict:
     for name in ("frequency", "relight", "poisson", "mirror"):
         if name in options and not 0.0 <= float(options[name]) <= 1.0:
             raise ValueError(f"sbi {name} is a probability in [0, 1], got {options[name]}")
+    if "warp" in options and not 0.0 <= float(options["warp"]) <= 0.2:
+        raise ValueError(f"sbi warp is a displacement in [0, 0.2] of the image size, got {options['warp']}")
     return {k: float(v) for k, v in options.items()}
 
 
@@ -167,6 +169,27 @@ def _mirror(x: Tensor, mask: Tensor, g: torch.Generator | None, p: float) -> Ten
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
+def _local_warp(x: Tensor, mask: Tensor, g: torch.Generator | None, amount: float) -> Tensor:
+    """``(B, C, H, W)`` -> the face's features moved by a smooth random warp of up to ``amount`` x the
+    image size (uniform per axis, drawn on a 6 x 6 lattice, upsampled bicubically) inside ``mask``
+    grown by 3% of the size. Between identities the eyes, nose and mouth sit at other places relative
+    to the head: pasted back over the original, the warped copy's features no longer line up with the
+    frame's (doubled edges where the two overlap, features that do not fit the head) from one image."""
+    b, _, h, w = x.shape
+    grow = max(1, round(0.03 * h))
+    region = F.max_pool2d(mask.float(), 2 * grow + 1, 1, grow).to(x)
+    coarse = (torch.rand(b, 2, 6, 6, generator=g) * 2 - 1).to(x) * amount * h
+    flow = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True) * region
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=x.dtype, device=x.device),
+        torch.arange(w, dtype=x.dtype, device=x.device),
+        indexing="ij",
+    )
+    gx = (xs + flow[:, 0] + 0.5) / w * 2 - 1
+    gy = (ys + flow[:, 1] + 0.5) / h * 2 - 1
+    return F.grid_sample(x, torch.stack([gx, gy], -1), "bilinear", "border", align_corners=False)
+
+
 def _soften_mask(mask: Tensor, g: torch.Generator | None) -> Tensor:
     """``(B, 1, H, W)`` -> randomly dilated or eroded, then Gaussian-blurred mask in [0, 1]."""
     b, _, h, _ = mask.shape
@@ -193,6 +216,7 @@ def self_blend(
     relight: float = 0.0,
     poisson: float = 0.0,
     mirror: float = 0.0,
+    warp: float = 0.0,
 ) -> tuple[Tensor, Tensor]:
     """Faces ``(B, 3, H, W)`` or ``(3, H, W)`` in [-1, 1], masks ``(B, 1, H, W)``/``(1, H, W)``/``(H, W)``
     in [0, 1] -> ``(fake, blend_mask)`` of the same batch shape.
@@ -201,6 +225,7 @@ def self_blend(
     jitter, with probability ``frequency`` a downscale or a sharpening (:func:`_frequency_jitter`; 0 =
     off), with probability ``relight`` a shading ramp from another light (:func:`_relight`; 0 = off),
     with probability ``mirror`` a left-right flip about the face's centre (:func:`_mirror`; 0 = off),
+    a smooth random warp of the features of up to ``warp`` x the size (:func:`_local_warp`; 0 = off),
     and a small random zoom/shift, and ``blend_mask`` is the face mask randomly dilated or eroded,
     blurred, and scaled by a blend ratio (1 with probability 1/2, else uniform in [0.25, 1)). With
     probability ``poisson`` per image the copy is instead Poisson-blended (:func:`_poisson_blend`) over
@@ -229,6 +254,8 @@ def self_blend(
         source = _relight(source, g, relight)
     if mirror > 0:
         source = _mirror(source, m, g, mirror)
+    if warp > 0:
+        source = _local_warp(source, m.to(source.device), g, warp)
     source = _small_affine(source, g, max_shift, max_scale)
     soft = _soften_mask(m.to(x.device).clamp(0, 1), g)
     ratio = torch.where(torch.rand(b, generator=g) < 0.5, torch.ones(b), _uniform(b, 0.25, 1.0, g))

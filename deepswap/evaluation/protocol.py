@@ -69,8 +69,8 @@ def synthetic_pairs(world, num_pairs: int, size: int, seed: int, split: str = "t
 
     Returns images ``(N, 3, size, size)`` in [-1, 1] (``target``, ``source``, ``truth``, ``gallery``: an
     independent render of the source identity, ``average``: the average identity with the target's
-    attributes), masks ``(N, 1, size, size)``, the truth's landmarks ``(N, 5, 2)``, ids, attribute
-    indices and the target's true pose (degrees) and expression.
+    attributes), masks ``(N, 1, size, size)``, the truth's, the target's and the source's landmarks
+    ``(N, 5, 2)``, ids, attribute indices and the target's true pose (degrees) and expression.
     """
     from deepswap.data.synthetic.params import POSE_SPAN_DEG
 
@@ -109,6 +109,8 @@ def synthetic_pairs(world, num_pairs: int, size: int, seed: int, split: str = "t
             "source_mask": source.mask,
             "truth_mask": truth.mask,
             "truth_landmarks": truth.landmarks,
+            "target_landmarks": target.landmarks,
+            "source_landmarks": source.landmarks,
             "target_pose_true": (attr["target"][:, [names.index(k) for k in POSE]] - 0.5)
             * torch.tensor(POSE_SPAN_DEG),
             "target_expr_true": attr["target"][:, [names.index(k) for k in EXPRESSION]],
