@@ -357,6 +357,31 @@ def test_restore_scrambles_same_identity_pairs_and_reconstructs_the_clean_target
         build_module(cfg_factory(["detector=off", "model.restore.max_px=2", "model.face_region=null"]))
 
 
+def test_restore_paste_puts_another_identity_over_same_identity_targets(cfg_factory, world_small):
+    """``model.restore.paste``: a same-identity target gets the next batch face (another identity) pasted
+    over its face, aligned by the 5 landmarks; other pairs and everything away from the face stay."""
+    cfg = cfg_factory(["detector=off", "model.restore.paste=1.0"])
+    module = build_module(cfg)
+    pairs = SyntheticPairs(world_small, "train", 64, 8, same_ratio=0.5, seed=3)
+    items = [pairs[i] for i in range(4)]
+    batch = {k: torch.stack([it[k] for it in items]) for k in items[0]}
+    assert batch["target_landmarks"].shape == (4, 5, 2)
+    target, same = batch["target"], torch.tensor([True, False, True, False])
+    region = module.face_region(batch)
+    given = module.scrambled(target, same, region, batch)
+    assert torch.equal(given[~same], target[~same])
+    face = region > 0.5
+    for i in (0, 2):
+        changed = (given[i] - target[i]).abs().amax(0, keepdim=True)
+        assert changed[face[i]].mean() > 0.02  # the face is another person's
+        far = dilate_mask(region[i : i + 1], 4)[0] == 0
+        assert changed[far].max() < 1e-6  # hair and background are the target's
+    with pytest.raises(ValueError, match="target_landmarks"):
+        module.scrambled(target, same, region, {"target_mask": batch["target_mask"]})
+    with pytest.raises(Exception, match="paste"):
+        build_module(cfg_factory(["detector=off", "model.restore.paste=2"]))
+
+
 def test_warp_swap_preset_trains_a_warp_only_generator_on_restoration_pairs(cfg_factory):
     # experiment=warp_swap (experiments/2026-12-06_warp_only): the swap is the target moved by a coarse
     # flow; same-identity pairs are scrambled and asked back

@@ -134,6 +134,7 @@ class SyntheticPairs(Dataset):
             "target_id": torch.tensor(target_id),
             "source_id": torch.tensor(source_id),
             "target_mask": rendered.mask[0],
+            "target_landmarks": rendered.landmarks[0],
         }
         if extra:
             item["source_views"] = _to_signed(rendered.image[2:])

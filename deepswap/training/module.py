@@ -217,16 +217,17 @@ class FaceSwapModule(L.LightningModule):
             )
         self.region_dilate = int(region.get("dilate_px", 3)) if face_region is not None else None
         restore = dict(restore or {})
-        unknown_restore = set(restore) - {"max_px", "grid"}
+        unknown_restore = set(restore) - {"max_px", "grid", "paste"}
         if unknown_restore:
-            raise ValueError(f"unknown restore key(s) {sorted(unknown_restore)}; valid: max_px, grid")
+            raise ValueError(f"unknown restore key(s) {sorted(unknown_restore)}; valid: max_px, grid, paste")
         self.restore_px, self.restore_grid = float(restore.get("max_px", 0.0)), int(restore.get("grid", 6))
-        if self.restore_px < 0 or self.restore_grid < 2:
+        self.restore_paste = float(restore.get("paste", 0.0))
+        if self.restore_px < 0 or self.restore_grid < 2 or not 0 <= self.restore_paste <= 1:
             raise ValueError(
-                f"restore needs max_px >= 0 and grid >= 2, "
-                f"got max_px={self.restore_px}, grid={self.restore_grid}"
+                f"restore needs max_px >= 0, grid >= 2 and paste in [0, 1], got max_px={self.restore_px}, "
+                f"grid={self.restore_grid}, paste={self.restore_paste}"
             )
-        if self.restore_px and face_region is None:
+        if (self.restore_px or self.restore_paste) and face_region is None:
             raise ValueError("restore scrambles the face region: it needs model.face_region={dilate_px: 4}")
         self.region_confine = bool(region.get("confine", False)) and face_region is not None
         if self.weights["pose_expression"] and not callable(getattr(identity_encoder, "predict", None)):
@@ -328,7 +329,7 @@ class FaceSwapModule(L.LightningModule):
         region = self.face_region(batch)
         with torch.no_grad():
             source_id = self.source_identity(source, batch.get("source_views"))
-            given = self.scrambled(target, same, region)  # what G sees (the target unless restore is on)
+            given = self.scrambled(target, same, region, batch)  # what G sees (target unless restore is on)
             fake = None  # for D and the detector only: not made when neither runs (loss=supervised)
             if self.uses_discriminator or opt_det:
                 fake = self.confine(self.generator(given, source_id).image, target, region)
@@ -383,16 +384,49 @@ class FaceSwapModule(L.LightningModule):
         every = torch.cat([source[:, None], views], 1).flatten(0, 1)
         return F.normalize(self.embed(every).view(b, v + 1, -1).mean(1), dim=1)
 
-    def scrambled(self, target: Tensor, same: Tensor, region: Tensor | None) -> Tensor:
-        """The generator's input: ``target``, with the faces of same-identity pairs scrambled by a smooth
-        random warp (:func:`~deepswap.faces.region.scramble_face`) when ``restore.max_px > 0``. The
-        reconstruction loss still asks for the clean target, so those pairs teach the generator to put
-        the source identity's features back in place: a dense pixel signal for using identity, which
-        plain same-identity pairs (where copying the target is exact) never give."""
-        if not self.restore_px or region is None or not bool(same.any()):
+    def scrambled(
+        self, target: Tensor, same: Tensor, region: Tensor | None, batch: dict | None = None
+    ) -> Tensor:
+        """The generator's input: ``target``, with the faces of same-identity pairs scrambled when
+        ``restore`` is on. The reconstruction loss still asks for the clean target, so those pairs teach
+        the generator to put the source identity's features back in place: a dense pixel signal for
+        using identity, which plain same-identity pairs (where copying the target is exact) never give.
+
+        A share ``restore.paste`` of those faces get another face of the batch pasted over them
+        (:func:`~deepswap.detection.manipulations.paste_swap`: aligned by the 5 landmarks, colour
+        transferred, alpha-blended; needs ``target_landmarks`` in the batch): the scramble is then the
+        difference between two real identities, so undoing it is a swap onto a face that looks like
+        another person, with its answer known. The others, when ``restore.max_px > 0``, get a smooth
+        random warp (:func:`~deepswap.faces.region.scramble_face`)."""
+        if region is None or not bool(same.any()) or not (self.restore_px or self.restore_paste):
             return target
         moved = scramble_face(target, region, self.restore_px, self.restore_grid)
+        if self.restore_paste:
+            pick = same.cpu() & (torch.rand(target.shape[0]) < self.restore_paste)
+            if bool(pick.any()):
+                moved = moved.clone()
+                at = pick.to(target.device)  # inside the face region only (paste rounds to 8 bits)
+                moved[at] = paste_inside(self._pasted(target, batch or {}, pick), target[at], region[at])
         return torch.where(same.view(-1, 1, 1, 1).to(target.device), moved, target)
+
+    def _pasted(self, target: Tensor, batch: dict, pick: Tensor) -> Tensor:
+        """The ``pick`` ed targets with the next target of the batch (another identity) pasted in."""
+        from deepswap.detection.manipulations import paste_swap
+
+        marks, mask = batch.get("target_landmarks"), batch.get("target_mask")
+        if marks is None or mask is None:
+            raise ValueError(
+                "model.restore.paste needs target_landmarks and target_mask in each batch (the synthetic "
+                "world gives both); set it to 0 for this data"
+            )
+        idx = torch.nonzero(pick).flatten()
+        donor = (idx + 1) % target.shape[0]
+        seed = int(torch.randint(0, 2**31 - 1, (1,)))
+        out = paste_swap(
+            target[idx], target[donor], mask[idx], mask[donor], marks[idx], marks[donor],
+            blend="alpha", colour_transfer=True, seed=seed,
+        )  # fmt: skip
+        return out.to(target.dtype)
 
     def face_region(self, batch: dict) -> Tensor | None:
         """The dilated target face region ``(B, 1, H, W)``, or None (no ``face_region`` or no mask)."""
