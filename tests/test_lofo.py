@@ -15,7 +15,12 @@ from deepswap.data.synthetic import SyntheticFaceWorld
 from deepswap.detection.crossplay import crossplay_matrix
 from deepswap.detection.data import family_of, synthetic_split, world_pairs
 from deepswap.detection.lofo import PSEUDO_PREFIX, fold_families, lofo, subset, to_markdown
-from deepswap.detection.manipulations import align_matrix, autoencoder_fakes, paste_swap
+from deepswap.detection.manipulations import (
+    align_matrix,
+    autoencoder_fakes,
+    face_autoencoder_fakes,
+    paste_swap,
+)
 from deepswap.detection.metrics import bootstrap_detection, roc_auc
 from deepswap.detection.postprocess import quantize
 from deepswap.detection.train_detector import WeightAverage, check_ema, fit, load_detector
@@ -86,6 +91,20 @@ def test_autoencoder_pseudo_fakes_regenerate_every_pixel(pairs):
     b = autoencoder_fakes(x, ("nearest", "transposed"), steps=5, width=4, seed=0)
     assert a.shape == x.shape and on_grid(a) and torch.equal(a, b)
     assert ((a - x).abs().mean(1) > 0).float().mean() > 0.9
+
+
+def test_face_autoencoder_pseudo_fakes_regenerate_the_face_only(pairs):
+    x, mask = pairs["target"], pairs["target_mask"]
+    a = face_autoencoder_fakes(x, mask, seed=0, upsamplers=("bilinear",), steps=5, width=4)
+    assert a.shape == x.shape and on_grid(a)
+    assert torch.equal(a, face_autoencoder_fakes(x, mask, seed=0, upsamplers=("bilinear",), steps=5, width=4))
+    changed = (a - x).abs().amax(1, keepdim=True) > 1e-3
+    far = torch.nn.functional.max_pool2d(mask.float(), 2 * 6 + 1, 1, 6) < 0.5  # beyond dilation + blur
+    inside = mask > 0.5
+    assert changed[inside].float().mean() > 0.8  # the face is re-synthesised
+    assert changed[far].float().mean() < 0.05  # the frame away from it is the real's
+    with pytest.raises(ValueError, match="face mask"):
+        face_autoencoder_fakes(x, mask[:, :, :8], seed=0)
 
 
 def test_bootstrap_intervals():

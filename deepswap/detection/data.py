@@ -34,7 +34,12 @@ from torch.utils.data import Dataset
 
 from deepswap.data.ffpp import read_split
 from deepswap.data.folder import IMAGE_EXTENSIONS, DataError, read_rgb
-from deepswap.detection.manipulations import PASTE_VARIANTS, autoencoder_fakes, paste_swap
+from deepswap.detection.manipulations import (
+    PASTE_VARIANTS,
+    autoencoder_fakes,
+    face_autoencoder_fakes,
+    paste_swap,
+)
 from deepswap.detection.postprocess import quantize
 from deepswap.detection.sbi import check_sbi_options, self_blend
 
@@ -331,13 +336,19 @@ def to_uint8(images: Tensor) -> Tensor:
     return ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
-GENERATOR_FREE = ("sbi", "autoencoder", *PASTE_VARIANTS)  # fake kinds made here, without a swap model
+GENERATOR_FREE = (
+    "sbi",
+    "autoencoder",
+    "autoencoder_face",
+    *PASTE_VARIANTS,
+)  # fake kinds made here, without a swap model
 
 
 def resolve_fakes(specs: Sequence[str], device: str = "cpu") -> dict[str, str | Callable]:
     """Config fake specs -> {spec: kind name | swap callable}: a generator-free kind
-    (:data:`GENERATOR_FREE`: ``sbi``, ``autoencoder``, ``paste_alpha``, ``paste_alpha_ct``,
-    ``paste_poisson``, ``paste_poisson_ct``), or a deepswap training checkpoint / export folder."""
+    (:data:`GENERATOR_FREE`: ``sbi``, ``autoencoder``, ``autoencoder_face``, ``paste_alpha``,
+    ``paste_alpha_ct``, ``paste_poisson``, ``paste_poisson_ct``), or a deepswap training checkpoint or
+    export folder."""
     from deepswap.inference.loader import load_model
 
     out: dict[str, str | Callable] = {}
@@ -350,6 +361,9 @@ def _fakes_of(member: str | Callable, pairs: dict[str, Tensor], idx: Tensor, see
     """Fakes ``(len(idx), 3, S, S)`` in [-1, 1] of one member for the pairs ``idx`` (8-bit grid)."""
     if member == "autoencoder":
         return autoencoder_fakes(pairs["target"][idx], seed=seed, fit_on=pairs["target"])
+    if member == "autoencoder_face":
+        mask = pairs["target_mask"][idx]
+        return face_autoencoder_fakes(pairs["target"][idx], mask, seed=seed, fit_on=pairs["target"])
     if member in PASTE_VARIANTS:
         blend, colour = PASTE_VARIANTS[member]
         keys = ("target", "source", "target_mask", "source_mask", "target_landmarks", "source_landmarks")

@@ -13,6 +13,13 @@ convolution, pixel shuffle). Every pixel is re-synthesised, as a generator re-sy
 and each upsampler leaves its own spectral trace; a detector that also sees these cannot rest on "the
 face region differs from its surround".
 
+**Face autoencoder pseudo-fakes** ("only the face regenerated"): the same regenerations, blended back
+into the real over its face mask (randomly grown or shrunk and softened, as for self-blends), the rest
+of the frame the real's own pixels. That is what a masked face-swap generator leaves when it hardly
+moves identity (the default deepswap-lite's outputs differ from their target by about 2 grey levels,
+and only inside the face): a re-synthesised face with no identity change, which neither the
+whole-frame regenerations nor the same-face self-blends show.
+
 Images are ``(B, 3, H, W)`` float in [-1, 1]; outputs are rounded to the 8-bit grid.
 """
 
@@ -198,3 +205,32 @@ def autoencoder_fakes(
         for lo in range(0, len(idx), 256):
             out[idx[lo : lo + 256]] = net(reals[idx[lo : lo + 256]].float())
     return quantize(out)
+
+
+@torch.no_grad()
+def face_autoencoder_fakes(
+    reals: Tensor, masks: Tensor, seed: int = 0, fit_on: Tensor | None = None, **autoencoder: object
+) -> Tensor:
+    """``reals`` ``(N, 3, H, W)`` and their face masks ``(N, 1, H, W)`` -> the reals with their face
+    region replaced by an autoencoder's regeneration (:func:`autoencoder_fakes`, same options), blended
+    with the mask randomly dilated or eroded by up to 3% of the size, blurred (sigma 1-4% of the size)
+    and scaled by a blend ratio (1 for half the faces, else uniform in [0.1, 1): the brief autoencoders
+    blur the face far more than a generator that keeps it, so faint blends cover the subtle end).
+    Outside the softened mask the fake is the real. Rounded to 8 bits."""
+    from deepswap.detection.sbi import _soften_mask
+
+    if masks.shape[0] != reals.shape[0] or masks.shape[1] != 1 or masks.shape[2:] != reals.shape[2:]:
+        raise ValueError(
+            f"masks {tuple(masks.shape)} do not match reals {tuple(reals.shape)}; expected one "
+            "single-channel face mask of the image's size per face"
+        )
+    regenerated = autoencoder_fakes(reals, seed=seed, fit_on=fit_on, **autoencoder)
+    g = torch.Generator().manual_seed(int(seed))
+    soft = _soften_mask(masks.float().cpu().clamp(0, 1), g)
+    n = reals.shape[0]
+    ratio = torch.where(
+        torch.rand(n, generator=g) < 0.5, torch.ones(n), 0.1 + 0.9 * torch.rand(n, generator=g)
+    )
+    soft = soft * ratio.view(n, 1, 1, 1)
+    x = reals.float().cpu()
+    return quantize(x * (1 - soft) + regenerated.float() * soft)
