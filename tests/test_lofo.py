@@ -20,6 +20,7 @@ from deepswap.detection.manipulations import (
     autoencoder_fakes,
     face_autoencoder_fakes,
     paste_swap,
+    tint_fakes,
 )
 from deepswap.detection.metrics import bootstrap_detection, roc_auc
 from deepswap.detection.postprocess import quantize
@@ -105,6 +106,22 @@ def test_face_autoencoder_pseudo_fakes_regenerate_the_face_only(pairs):
     assert changed[far].float().mean() < 0.05  # the frame away from it is the real's
     with pytest.raises(ValueError, match="face mask"):
         face_autoencoder_fakes(x, mask[:, :, :8], seed=0)
+
+
+def test_tint_pseudo_fakes_drift_the_face_colour_by_a_few_grey_levels(pairs):
+    x, mask = pairs["target"], pairs["target_mask"]
+    a = tint_fakes(x, mask, seed=0, max_levels=(4.0, 8.0))
+    assert (
+        a.shape == x.shape
+        and on_grid(a)
+        and torch.equal(a, tint_fakes(x, mask, seed=0, max_levels=(4.0, 8.0)))
+    )
+    levels = (a - x).abs() * 127.5  # grey levels
+    far = torch.nn.functional.max_pool2d(mask.float(), 2 * 6 + 1, 1, 6) < 0.5
+    assert levels.amax() <= 8.5 and levels.amax((1, 2, 3)).min() >= 1.0  # every face drifted, none by more
+    assert levels.mean(1, keepdim=True)[far].max() == 0  # the frame away from the face is untouched
+    with pytest.raises(ValueError, match="max_levels"):
+        tint_fakes(x, mask, max_levels=(0.0, 2.0))
 
 
 def test_bootstrap_intervals():

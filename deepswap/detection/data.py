@@ -39,6 +39,7 @@ from deepswap.detection.manipulations import (
     autoencoder_fakes,
     face_autoencoder_fakes,
     paste_swap,
+    tint_fakes,
 )
 from deepswap.detection.postprocess import quantize
 from deepswap.detection.sbi import check_sbi_options, self_blend
@@ -346,7 +347,7 @@ GENERATOR_FREE = (
 
 def resolve_fakes(specs: Sequence[str], device: str = "cpu") -> dict[str, str | Callable]:
     """Config fake specs -> {spec: kind name | swap callable}: a generator-free kind
-    (:data:`GENERATOR_FREE`: ``sbi``, ``autoencoder``, ``autoencoder_face``, ``paste_alpha``,
+    (:data:`GENERATOR_FREE`: ``sbi``, ``autoencoder``, ``autoencoder_face``, ``tint``, ``paste_alpha``,
     ``paste_alpha_ct``, ``paste_poisson``, ``paste_poisson_ct``), or a deepswap training checkpoint or
     export folder."""
     from deepswap.inference.loader import load_model
@@ -364,6 +365,8 @@ def _fakes_of(member: str | Callable, pairs: dict[str, Tensor], idx: Tensor, see
     if member == "autoencoder_face":
         mask = pairs["target_mask"][idx]
         return face_autoencoder_fakes(pairs["target"][idx], mask, seed=seed, fit_on=pairs["target"])
+    if member == "tint":
+        return tint_fakes(pairs["target"][idx], pairs["target_mask"][idx], seed=seed)
     if member in PASTE_VARIANTS:
         blend, colour = PASTE_VARIANTS[member]
         keys = ("target", "source", "target_mask", "source_mask", "target_landmarks", "source_landmarks")

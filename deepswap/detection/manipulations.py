@@ -20,6 +20,13 @@ moves identity (the default deepswap-lite's outputs differ from their target by 
 and only inside the face): a re-synthesised face with no identity change, which neither the
 whole-frame regenerations nor the same-face self-blends show.
 
+**Tinted faces** ("the face's colour drifted"): a smooth random colour field of a few grey levels added
+over the face mask. A generator that regenerates the face and keeps the target's identity leaves mostly
+that: the default deepswap-lite's residual to its target at 4 kimg is 80% low-frequency colour drift
+(mean 2 grey levels), which neither blurred regenerations nor self-blends carry. It was designed after
+inspecting that residual, so any held-out figure it lifts is an optimistic one
+(``experiments/2026-12-06_face_autoencoder``).
+
 Images are ``(B, 3, H, W)`` float in [-1, 1]; outputs are rounded to the 8-bit grid.
 """
 
@@ -234,3 +241,35 @@ def face_autoencoder_fakes(
     soft = soft * ratio.view(n, 1, 1, 1)
     x = reals.float().cpu()
     return quantize(x * (1 - soft) + regenerated.float() * soft)
+
+
+@torch.no_grad()
+def tint_fakes(
+    reals: Tensor,
+    masks: Tensor,
+    seed: int = 0,
+    max_levels: tuple[float, float] = (1.0, 8.0),
+    lattice: int = 4,
+) -> Tensor:
+    """``reals`` ``(N, 3, H, W)`` and face masks ``(N, 1, H, W)`` -> the reals plus a smooth colour field
+    inside the softened face mask (randomly grown or shrunk, blurred: as for self-blends). The field is
+    uniform noise per channel on a ``lattice`` x ``lattice`` grid, upsampled bicubically, scaled so its
+    peak is uniform in ``max_levels`` grey levels (of 255) per image. Rounded to 8 bits."""
+    from deepswap.detection.sbi import _soften_mask
+
+    if masks.shape[0] != reals.shape[0] or masks.shape[1] != 1 or masks.shape[2:] != reals.shape[2:]:
+        raise ValueError(
+            f"masks {tuple(masks.shape)} do not match reals {tuple(reals.shape)}; expected one "
+            "single-channel face mask of the image's size per face"
+        )
+    lo, hi = (float(v) for v in max_levels)
+    if not 0 < lo <= hi:
+        raise ValueError(f"max_levels must be (low, high) grey levels with 0 < low <= high, got {max_levels}")
+    g = torch.Generator().manual_seed(int(seed))
+    n, _, h, w = reals.shape
+    soft = _soften_mask(masks.float().cpu().clamp(0, 1), g)
+    coarse = torch.rand(n, 3, lattice, lattice, generator=g) * 2 - 1
+    field = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True)
+    field = field / field.abs().amax((1, 2, 3), keepdim=True).clamp_min(1e-6)
+    peak = (lo + (hi - lo) * torch.rand(n, generator=g)) * 2 / 255  # grey levels -> [-1, 1] units
+    return quantize(reals.float().cpu() + field * peak.view(n, 1, 1, 1) * soft)

@@ -23,7 +23,7 @@ from torch import nn
 
 log = logging.getLogger(__name__)
 
-KINDS = ("sbi", "autoencoder", "autoencoder_face")
+KINDS = ("sbi", "autoencoder", "autoencoder_face", "tint")
 PRETRAIN_KEYS = {"steps", "batch_size", "lr", "pairs", "kinds", "seed", "eval_every", "ema"}
 
 
