@@ -153,6 +153,28 @@ def test_a_family_shares_its_fakes_among_its_members(world):
     assert {family_of(f) for f in only.frames} == {"real", "sbi"} and len(only) == 12
 
 
+def test_every_generator_free_kind_makes_frames(world, monkeypatch):
+    import functools
+
+    import deepswap.detection.data as data
+    from deepswap.detection.data import GENERATOR_FREE
+
+    for name in (
+        "autoencoder_fakes",
+        "face_autoencoder_fakes",
+    ):  # brief autoencoders: the test is the plumbing
+        monkeypatch.setattr(data, name, functools.partial(getattr(data, name), steps=5, width=4))
+
+    kinds = [k for k in GENERATOR_FREE if k != "sbi"]  # sbi frames are made on the fly (tested elsewhere)
+    assert {"autoencoder", "autoencoder_face", "tint"} <= set(GENERATOR_FREE)
+    frames = synthetic_split(world, "val", 2, SIZE, {k: k for k in kinds}, seed=0)
+    fams = [family_of(f) for f in frames.frames]
+    real = torch.stack([frames[i]["image"] for i, f in enumerate(fams) if f == "real"]).float()
+    for k in kinds:
+        fake = torch.stack([frames[i]["image"] for i, f in enumerate(fams) if f == k]).float()
+        assert fake.shape == real.shape and (fake - real).abs().amax() > 0, k
+
+
 def test_self_blend_options_reach_the_frames_and_survive_a_subset(world):
     from deepswap.detection.sbi import check_sbi_options
 

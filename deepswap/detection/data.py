@@ -341,6 +341,7 @@ GENERATOR_FREE = (
     "sbi",
     "autoencoder",
     "autoencoder_face",
+    "tint",
     *PASTE_VARIANTS,
 )  # fake kinds made here, without a swap model
 

@@ -205,7 +205,7 @@ def autoencoder_fakes(
     ``upsamplers[i % K]``), each trained on ``fit_on`` (default: ``reals``). Rounded to 8 bits."""
     fit_on = reals if fit_on is None else fit_on
     out = torch.empty_like(reals, dtype=torch.float32)
-    for k, kind in enumerate(upsamplers):
+    for k, kind in enumerate(upsamplers[: len(reals)]):  # fewer images than upsamplers: the first ones
         with torch.enable_grad():
             net = train_autoencoder(fit_on, kind, steps, width, seed=seed * 31 + k)
         idx = torch.arange(k, len(reals), len(upsamplers))
