@@ -24,8 +24,9 @@ whole-frame regenerations nor the same-face self-blends show.
 over the face mask. A generator that regenerates the face and keeps the target's identity leaves mostly
 that: the default deepswap-lite's residual to its target at 4 kimg is 80% low-frequency colour drift
 (mean 2 grey levels), which neither blurred regenerations nor self-blends carry. It was designed after
-inspecting that residual, so any held-out figure it lifts is an optimistic one
-(``experiments/2026-12-06_face_autoencoder``).
+inspecting that residual, so any held-out figure it lifted would be an optimistic one. Measured
+(``experiments/2026-12-06_face_autoencoder``): neither it nor the face autoencoder fakes lift the held-out
+deepswap or paste columns (both lower them), so neither is in ``detect_recipe=generalise``.
 
 Images are ``(B, 3, H, W)`` float in [-1, 1]; outputs are rounded to the 8-bit grid.
 """
