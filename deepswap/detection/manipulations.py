@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from deepswap.detection.postprocess import quantize
+from deepswap.detection.postprocess import gaussian_blur, quantize
 
 # name -> (blend, colour transfer)
 PASTE_VARIANTS = {
@@ -145,6 +145,23 @@ def paste_swap(
     return quantize(torch.stack(out).to(target.device))
 
 
+def soften_mask(mask: Tensor, g: torch.Generator | None) -> Tensor:
+    """``(B, 1, H, W)`` -> randomly dilated or eroded (by up to 3% of the size), then Gaussian-blurred
+    (sigma 1-4% of the size) mask in [0, 1]: the blend mask of self-blends and of the face pseudo-fakes."""
+    b, _, h, _ = mask.shape
+    out = []
+    max_r = max(1, round(0.03 * h))
+    for i in range(b):
+        m = mask[i : i + 1]
+        r = int(torch.randint(0, max_r + 1, (1,), generator=g))
+        if r > 0:
+            dilate = bool(torch.rand(1, generator=g) < 0.5)
+            m = F.max_pool2d(m, 2 * r + 1, 1, r) if dilate else -F.max_pool2d(-m, 2 * r + 1, 1, r)
+        out.append(m)
+    sigma = (0.01 * h + 0.03 * h * torch.rand(b, generator=g)).to(mask)
+    return gaussian_blur(torch.cat(out), sigma).clamp(0, 1)
+
+
 # ---------------------------------------------------------------- autoencoder pseudo-fakes
 
 
@@ -225,8 +242,6 @@ def face_autoencoder_fakes(
     and scaled by a blend ratio (1 for half the faces, else uniform in [0.1, 1): the brief autoencoders
     blur the face far more than a generator that keeps it, so faint blends cover the subtle end).
     Outside the softened mask the fake is the real. Rounded to 8 bits."""
-    from deepswap.detection.sbi import _soften_mask
-
     if masks.shape[0] != reals.shape[0] or masks.shape[1] != 1 or masks.shape[2:] != reals.shape[2:]:
         raise ValueError(
             f"masks {tuple(masks.shape)} do not match reals {tuple(reals.shape)}; expected one "
@@ -234,7 +249,7 @@ def face_autoencoder_fakes(
         )
     regenerated = autoencoder_fakes(reals, seed=seed, fit_on=fit_on, **autoencoder)
     g = torch.Generator().manual_seed(int(seed))
-    soft = _soften_mask(masks.float().cpu().clamp(0, 1), g)
+    soft = soften_mask(masks.float().cpu().clamp(0, 1), g)
     n = reals.shape[0]
     ratio = torch.where(
         torch.rand(n, generator=g) < 0.5, torch.ones(n), 0.1 + 0.9 * torch.rand(n, generator=g)
@@ -256,8 +271,6 @@ def tint_fakes(
     inside the softened face mask (randomly grown or shrunk, blurred: as for self-blends). The field is
     uniform noise per channel on a ``lattice`` x ``lattice`` grid, upsampled bicubically, scaled so its
     peak is uniform in ``max_levels`` grey levels (of 255) per image. Rounded to 8 bits."""
-    from deepswap.detection.sbi import _soften_mask
-
     if masks.shape[0] != reals.shape[0] or masks.shape[1] != 1 or masks.shape[2:] != reals.shape[2:]:
         raise ValueError(
             f"masks {tuple(masks.shape)} do not match reals {tuple(reals.shape)}; expected one "
@@ -268,7 +281,7 @@ def tint_fakes(
         raise ValueError(f"max_levels must be (low, high) grey levels with 0 < low <= high, got {max_levels}")
     g = torch.Generator().manual_seed(int(seed))
     n, _, h, w = reals.shape
-    soft = _soften_mask(masks.float().cpu().clamp(0, 1), g)
+    soft = soften_mask(masks.float().cpu().clamp(0, 1), g)
     coarse = torch.rand(n, 3, lattice, lattice, generator=g) * 2 - 1
     field = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True)
     field = field / field.abs().amax((1, 2, 3), keepdim=True).clamp_min(1e-6)

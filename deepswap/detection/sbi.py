@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from deepswap.detection.manipulations import from_uint8, poisson_clone, to_uint8
+from deepswap.detection.manipulations import from_uint8, poisson_clone, soften_mask, to_uint8
 from deepswap.detection.postprocess import gaussian_blur
 
 SBI_OPTIONS = ("max_shift", "max_scale", "frequency", "relight", "poisson", "mirror", "warp")
@@ -190,22 +190,6 @@ def _local_warp(x: Tensor, mask: Tensor, g: torch.Generator | None, amount: floa
     return F.grid_sample(x, torch.stack([gx, gy], -1), "bilinear", "border", align_corners=False)
 
 
-def _soften_mask(mask: Tensor, g: torch.Generator | None) -> Tensor:
-    """``(B, 1, H, W)`` -> randomly dilated or eroded, then Gaussian-blurred mask in [0, 1]."""
-    b, _, h, _ = mask.shape
-    out = []
-    max_r = max(1, round(0.03 * h))
-    for i in range(b):
-        m = mask[i : i + 1]
-        r = int(torch.randint(0, max_r + 1, (1,), generator=g))
-        if r > 0:
-            dilate = bool(torch.rand(1, generator=g) < 0.5)
-            m = F.max_pool2d(m, 2 * r + 1, 1, r) if dilate else -F.max_pool2d(-m, 2 * r + 1, 1, r)
-        out.append(m)
-    sigma = _uniform(b, 0.01 * h, 0.04 * h, g).to(mask)
-    return gaussian_blur(torch.cat(out), sigma).clamp(0, 1)
-
-
 def self_blend(
     image: Tensor,
     mask: Tensor,
@@ -257,7 +241,7 @@ def self_blend(
     if warp > 0:
         source = _local_warp(source, m.to(source.device), g, warp)
     source = _small_affine(source, g, max_shift, max_scale)
-    soft = _soften_mask(m.to(x.device).clamp(0, 1), g)
+    soft = soften_mask(m.to(x.device).clamp(0, 1), g)
     ratio = torch.where(torch.rand(b, generator=g) < 0.5, torch.ones(b), _uniform(b, 0.25, 1.0, g))
     blend = soft * ratio.to(soft).view(b, 1, 1, 1)
     fake = x * (1 - blend) + source.to(x.dtype) * blend
