@@ -159,10 +159,8 @@ def test_every_generator_free_kind_makes_frames(world, monkeypatch):
     import deepswap.detection.data as data
     from deepswap.detection.data import GENERATOR_FREE
 
-    for name in (
-        "autoencoder_fakes",
-        "face_autoencoder_fakes",
-    ):  # brief autoencoders: the test is the plumbing
+    # brief autoencoders: the test is the plumbing
+    for name in ("autoencoder_fakes", "face_autoencoder_fakes"):
         monkeypatch.setattr(data, name, functools.partial(getattr(data, name), steps=5, width=4))
 
     kinds = [k for k in GENERATOR_FREE if k != "sbi"]  # sbi frames are made on the fly (tested elsewhere)

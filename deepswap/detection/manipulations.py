@@ -232,6 +232,15 @@ def autoencoder_fakes(
     return quantize(out)
 
 
+def _check_masks(reals: Tensor, masks: Tensor) -> None:
+    """One single-channel face mask ``(N, 1, H, W)`` per image ``(N, 3, H, W)``, or a clear error."""
+    if masks.shape[0] != reals.shape[0] or masks.shape[1] != 1 or masks.shape[2:] != reals.shape[2:]:
+        raise ValueError(
+            f"masks {tuple(masks.shape)} do not match reals {tuple(reals.shape)}; expected one "
+            "single-channel face mask of the image's size per face"
+        )
+
+
 @torch.no_grad()
 def face_autoencoder_fakes(
     reals: Tensor, masks: Tensor, seed: int = 0, fit_on: Tensor | None = None, **autoencoder: object
@@ -242,11 +251,7 @@ def face_autoencoder_fakes(
     and scaled by a blend ratio (1 for half the faces, else uniform in [0.1, 1): the brief autoencoders
     blur the face far more than a generator that keeps it, so faint blends cover the subtle end).
     Outside the softened mask the fake is the real. Rounded to 8 bits."""
-    if masks.shape[0] != reals.shape[0] or masks.shape[1] != 1 or masks.shape[2:] != reals.shape[2:]:
-        raise ValueError(
-            f"masks {tuple(masks.shape)} do not match reals {tuple(reals.shape)}; expected one "
-            "single-channel face mask of the image's size per face"
-        )
+    _check_masks(reals, masks)
     regenerated = autoencoder_fakes(reals, seed=seed, fit_on=fit_on, **autoencoder)
     g = torch.Generator().manual_seed(int(seed))
     soft = soften_mask(masks.float().cpu().clamp(0, 1), g)
@@ -271,11 +276,7 @@ def tint_fakes(
     inside the softened face mask (randomly grown or shrunk, blurred: as for self-blends). The field is
     uniform noise per channel on a ``lattice`` x ``lattice`` grid, upsampled bicubically, scaled so its
     peak is uniform in ``max_levels`` grey levels (of 255) per image. Rounded to 8 bits."""
-    if masks.shape[0] != reals.shape[0] or masks.shape[1] != 1 or masks.shape[2:] != reals.shape[2:]:
-        raise ValueError(
-            f"masks {tuple(masks.shape)} do not match reals {tuple(reals.shape)}; expected one "
-            "single-channel face mask of the image's size per face"
-        )
+    _check_masks(reals, masks)
     lo, hi = (float(v) for v in max_levels)
     if not 0 < lo <= hi:
         raise ValueError(f"max_levels must be (low, high) grey levels with 0 < low <= high, got {max_levels}")
