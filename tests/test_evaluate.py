@@ -91,6 +91,30 @@ def test_oracle_training_is_deterministic(tmp_path, world):
     assert torch.equal(nets[0](x), nets[0](x))
 
 
+def test_blur_oracle_trains_on_blurred_renders(tmp_path, world):
+    """``oracle=residual_blur`` is the protocol's oracle trained with its blur: half of the images it
+    sees lose high-frequency energy, and the network differs from the default oracle's."""
+    from deepswap.data.augment import build_augment
+    from deepswap.evaluate import compose_config, synthetic_oracle
+
+    cfg = compose_config("unused", ["oracle=residual_blur"])
+    augment = build_augment(cfg.oracle.augment, 0)
+    image = protocol.synthetic_pairs(world, 2, 32, seed=0)["target"][0].add(1).div(2)
+
+    def high(x):
+        return float((x - torch.nn.functional.avg_pool2d(x[None], 3, 1, 1)[0]).square().mean())
+
+    energies = [high(augment(image, k)) for k in range(40)]
+    blurred = sum(e < 0.8 * high(image) for e in energies)
+    assert 8 <= blurred <= 32, energies  # p = 0.5
+
+    small = {"world": {"num_train_identities": 50, "num_heldout_identities": 10, "seed": 0}, "size": 32}
+    tiny = ["oracle.steps=3", "oracle.pool=0", "oracle.encoder.width=8", "oracle.fresh_process=false"]
+    plain = synthetic_oracle(small, [*tiny, f"paths.cache_dir={tmp_path / 'a'}"])
+    robust = synthetic_oracle(small, [*tiny, "oracle=residual_blur", f"paths.cache_dir={tmp_path / 'b'}"])
+    assert any(not torch.equal(a, b) for a, b in zip(plain.state_dict().values(), robust.state_dict().values()))
+
+
 def test_oracle_far_above_chance(scored):
     rows, floor, _ = scored
     assert floor["id_top1_chance"] == pytest.approx(100 / 64)

@@ -14,6 +14,7 @@ from deepswap.losses import (
     LeastSquaresLoss,
     NonSaturatingLoss,
     ReconstructionLoss,
+    TargetIdentityLoss,
     r1_penalty,
 )
 
@@ -68,6 +69,30 @@ def test_identity_loss_values():
     assert IdentityLoss()(e, -e).item() == pytest.approx(2.0, abs=1e-6)
     with pytest.raises(ValueError, match="shapes differ"):
         IdentityLoss()(e, torch.randn(4, 8))
+
+
+def test_target_identity_loss_charges_only_leakage_beyond_the_sources():
+    """0 when the swap is as far from the target as the source is (or farther); the excess cosine to
+    the target otherwise; same-identity pairs never count; gradients reach the swap."""
+    source, target = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]])  # cos(source, target) = 0
+    loss, other = TargetIdentityLoss(), torch.tensor([False])
+    assert loss(source, source, target, other).item() == pytest.approx(0.0)
+    assert loss(-target, source, target, other).item() == pytest.approx(0.0)  # farther than the source
+    halfway = torch.tensor([[1.0, 1.0]], requires_grad=True)  # cos to the target 0.707
+    value = loss(halfway, source, target, other)
+    assert value.item() == pytest.approx(math.sqrt(0.5), abs=1e-6)
+    value.backward()
+    assert halfway.grad.abs().sum() > 0
+    assert loss(target, source, target, torch.tensor([True])).item() == 0.0  # a same-identity pair
+    two = loss(
+        torch.cat([target, source]),
+        torch.cat([source, source]),
+        torch.cat([target, target]),
+        torch.tensor([False, False]),
+    )
+    assert two.item() == pytest.approx(0.5)  # the mean over the pairs: (1 + 0) / 2
+    with pytest.raises(ValueError, match="shapes differ"):
+        loss(source, source, torch.randn(1, 3), other)
 
 
 def test_reconstruction_counts_only_same_identity_pairs():

@@ -268,6 +268,22 @@ def test_warp_only_generator_moves_the_target_with_a_smooth_coarse_flow_and_noth
         DeepSwapLiteGenerator(warp_pixels=4, warp_level=4, **kw)
 
 
+def test_target_identity_term_is_computed_with_the_frozen_encoder(cfg_factory):
+    """``loss.weights.identity_target``: the leakage term runs in the generator step, on the frozen
+    encoder's embedding of the target; off (weight 0) it is not computed."""
+    module = build_module(cfg_factory(["detector=off", "loss.weights.identity_target=1"]))
+    torch.manual_seed(0)
+    target, source = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
+    different = torch.zeros(2, dtype=torch.bool)
+    _, terms = module.generator_losses(target, module.embed(source), different)
+    assert "identity_target" in terms and terms["identity_target"].requires_grad
+    # the source is the target: any swap is at most as close to the target as the source (cos 1)
+    _, terms = module.generator_losses(target, module.embed(target), different)
+    assert terms["identity_target"].item() == 0.0
+    off = build_module(cfg_factory(["detector=off"]))
+    assert "identity_target" not in off.generator_losses(target, off.embed(source), different)[1]
+
+
 def test_pose_expression_loss_compares_the_encoder_heads_on_swap_and_target(cfg_factory):
     """``loss.weights.pose_expression``: L1 between the frozen encoder's pose and expression reads of
     the swap and of the target. Zero when the swap is the target, positive and differentiable for

@@ -3,7 +3,13 @@
 from deepswap.losses.adversarial import AdversarialLoss, HingeLoss, LeastSquaresLoss, NonSaturatingLoss
 from deepswap.losses.regularizers import LazyR1, r1_penalty
 from deepswap.losses.spectral import SpectralLoss, azimuthal_power_spectrum
-from deepswap.losses.swap_losses import AttributeLoss, FeatureMatchingLoss, IdentityLoss, ReconstructionLoss
+from deepswap.losses.swap_losses import (
+    AttributeLoss,
+    FeatureMatchingLoss,
+    IdentityLoss,
+    ReconstructionLoss,
+    TargetIdentityLoss,
+)
 
 __all__ = [
     "AdversarialLoss",
@@ -14,6 +20,7 @@ __all__ = [
     "r1_penalty",
     "IdentityLoss",
     "ReconstructionLoss",
+    "TargetIdentityLoss",
     "AttributeLoss",
     "FeatureMatchingLoss",
     "SpectralLoss",

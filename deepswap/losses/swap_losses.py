@@ -21,6 +21,30 @@ class IdentityLoss(nn.Module):
         return (1.0 - F.cosine_similarity(swap_embedding.float(), source_embedding.float(), dim=1)).mean()
 
 
+class TargetIdentityLoss(nn.Module):
+    """Target-identity leakage: ``relu(cos(e_swap, e_target) - cos(e_source, e_target))`` averaged over
+    the pairs whose ``same`` ``(B,)`` is not set; embeddings ``(B, D)`` (any norm).
+
+    The swap should look no more like the target's identity than the source itself does. The identity
+    loss alone only pulls towards the source, and a generator whose attribute path carries the target's
+    face geometry can raise that cosine while keeping much of the target's identity (measured per factor
+    in ``experiments/2026-12-07_identity_frontier``: GHOST at 12 kimg keeps target weights of 0.15-0.58).
+    Same-identity pairs are left out (their source is the target). Returns 0 (with a graph) without a
+    pair of different identities.
+    """
+
+    def forward(self, swap: Tensor, source: Tensor, target: Tensor, same: Tensor) -> Tensor:
+        if not swap.shape == source.shape == target.shape:
+            raise ValueError(
+                f"embedding shapes differ: swap {tuple(swap.shape)}, source {tuple(source.shape)}, "
+                f"target {tuple(target.shape)}"
+            )
+        to_target = F.cosine_similarity(swap.float(), target.float(), dim=1)
+        allowed = F.cosine_similarity(source.float(), target.float(), dim=1)
+        keep = (~same.bool()).float()
+        return (F.relu(to_target - allowed) * keep).sum() / keep.sum().clamp_min(1.0)
+
+
 class ReconstructionLoss(nn.Module):
     """L1 (or L2) between swap and target ``(B, 3, H, W)``, counted only where ``same`` ``(B,)`` is set.
 

@@ -19,7 +19,14 @@ from torch import Tensor, nn
 from deepswap.evaluation.metrics import identity_cosine, region_errors
 from deepswap.faces.region import dilate_mask, paste_inside, scramble_face
 from deepswap.inference.format import CHECKPOINT_FORMAT
-from deepswap.losses import AttributeLoss, FeatureMatchingLoss, IdentityLoss, LazyR1, ReconstructionLoss
+from deepswap.losses import (
+    AttributeLoss,
+    FeatureMatchingLoss,
+    IdentityLoss,
+    LazyR1,
+    ReconstructionLoss,
+    TargetIdentityLoss,
+)
 from deepswap.losses.identity_space import IdentitySpace
 from deepswap.losses.spectral import SpectralLoss
 from deepswap.models.identity.align import ArcFaceInput
@@ -38,6 +45,7 @@ LOSS_NAMES = (
     "truth",  # L1 to the ground-truth swap: the supervised upper bound only (loss=supervised)
     "truth_perceptual",  # L1 between frozen-encoder features of swap and truth (loss=supervised)
     "pose_expression",  # L1 between the frozen encoder's pose + expression reads of swap and target
+    "identity_target",  # the swap no closer to the target's identity than the source is (leakage)
 )
 
 
@@ -197,6 +205,7 @@ class FaceSwapModule(L.LightningModule):
         self.weights["spectral"] = float(spectral.pop("weight", 0.0))
         self.spectral_loss = SpectralLoss(**spectral)
         self.identity_loss, self.attribute_loss = IdentityLoss(), AttributeLoss()
+        self.target_identity_loss = TargetIdentityLoss()
         self.reconstruction_loss = ReconstructionLoss(reconstruction)
         self.feature_matching_loss = FeatureMatchingLoss(feature_matching_last_n)
         self.r1 = LazyR1(**(r1 or {}))  # without r1: LazyR1's defaults (StyleGAN2's)
@@ -468,6 +477,12 @@ class FaceSwapModule(L.LightningModule):
             if self.identity_space is not None:
                 seen, source_id = self.identity_space(seen), self.identity_space(source_id)
             terms["identity"] = self.identity_loss(seen, source_id)
+            if w["identity_target"]:
+                with torch.no_grad():
+                    tgt = self.identity_encoder(self.identity_input(target))
+                    if self.identity_space is not None:
+                        tgt = self.identity_space(tgt)
+                terms["identity_target"] = self.target_identity_loss(seen, source_id, tgt, same)
         if w["reconstruction"]:
             terms["reconstruction"] = self.reconstruction_loss(image, target, same)
         if w["outside"] and region is not None:
