@@ -7,6 +7,8 @@ protocol (same oracle, same pasting, same paired bootstrap as ``deepswap.train``
 
 - shrink alpha: ``0.5 + alpha * (source - 0.5)``, the source pulled towards the average identity
   (what an L1- or MSE-trained model under uncertainty does; alpha 0 is the average row, 1 the truth);
+- mix a / b: ``0.5 + a * (source - 0.5) + b * (target - 0.5)``, part source, part target (what the
+  per-factor table below measures in a trained model);
 - noise sigma: ``clip(source + sigma * N(0, 1), 0, 1)`` per factor (a sharp model with that much
   error per factor, on the [0, 1] factor scale; the factors are uniform on [0, 1], sd 0.29).
 
@@ -23,10 +25,12 @@ import torchvision.transforms.functional as TF
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf, open_dict
 
+from deepswap.data.synthetic.params import POSE_SPAN_DEG
 from deepswap.evaluation import protocol
 from deepswap.evaluation.harness import CONFIG_DIR, _scorer, heldout_pairs
 from deepswap.evaluation.metrics import face_regions
 from deepswap.inference.loader import load_model
+from deepswap.models.identity.oracle import EXPRESSION, POSE
 
 
 def blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -95,9 +99,10 @@ def main() -> None:
     src = torch.stack([world.identity_factors(int(i)) for i in pairs["source_id"]])
     attr = torch.stack([world.attribute_factors("test", int(i)) for i in pairs["target_index"]])
 
-    def raw(ident: torch.Tensor) -> torch.Tensor:
+    def raw(ident: torch.Tensor, attributes: torch.Tensor | None = None) -> torch.Tensor:
+        a = attr if attributes is None else attributes
         out = [
-            world.swap_truth(ident[i : i + 64], attr[i : i + 64], size).image * 2 - 1
+            world.swap_truth(ident[i : i + 64], a[i : i + 64], size).image * 2 - 1
             for i in range(0, len(ident), 64)
         ]
         return torch.cat(out).float()
@@ -112,11 +117,28 @@ def main() -> None:
     if not args.no_sweep:
         for alpha in (0.1, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
             rows[f"shrink {alpha}"] = render(0.5 + alpha * (src - 0.5))
+        tgt = torch.stack([world.identity_factors(int(i)) for i in pairs["target_id"]])
+        for a, b in ((0.7, 0.35), (0.5, 0.5), (0.25, 0.5)):  # source weight a, target weight b
+            rows[f"mix source {a} target {b}"] = render((0.5 + a * (src - 0.5) + b * (tgt - 0.5)).clamp(0, 1))
         gen = torch.Generator().manual_seed(1234)
         for sigma in (0.05, 0.1, 0.15, 0.2, 0.3):
             for k in range(args.noise_seeds):
                 noisy = (src + sigma * torch.randn(src.shape, generator=gen)).clamp(0, 1)
                 rows[f"noise {sigma} #{k}"] = render(noisy)
+        # the right identity, the target's attributes slightly wrong: pose jittered by sd degrees per axis,
+        # or the four expression factors by sd (factor units)
+        names = world.attribute_names
+        pose_idx = [names.index(k) for k in POSE]
+        span = torch.tensor(POSE_SPAN_DEG, dtype=torch.float32)
+        expr_idx = [names.index(k) for k in EXPRESSION]
+        for sd in (1.0, 2.0, 3.0):
+            moved = attr.clone()
+            moved[:, pose_idx] += sd / span * torch.randn(len(attr), 3, generator=gen)
+            rows[f"truth, pose jittered {sd} deg"] = paste(raw(src, moved.clamp(0, 1)))
+        for sd in (0.05, 0.1):
+            moved = attr.clone()
+            moved[:, expr_idx] += sd * torch.randn(len(attr), len(expr_idx), generator=gen)
+            rows[f"truth, expression jittered {sd}"] = paste(raw(src, moved.clamp(0, 1)))
         for sigma in (0.5, 1.0, 1.5, 2.0):  # a blurred renderer: the truth, and the truth at 25% identity
             rows[f"truth blurred {sigma} px"] = paste(blur(raw(src), sigma))
             rows[f"shrink 0.25 blurred {sigma} px"] = paste(blur(raw(0.5 + 0.25 * (src - 0.5)), sigma))
@@ -179,13 +201,13 @@ def main() -> None:
     per_pair = protocol.score_outputs(outputs, pairs, scorer)
     res = protocol.uncertainty(per_pair)
     summary = protocol.summarize(per_pair)
-    keys = ("id_top1", "gt_l1_face", "gt_l1", "pose_err")
+    keys = ("id_top1", "gt_l1_face", "gt_l1", "pose_err", "expr_err", "lm_err")
     table = {}
     print(
-        "| output | ID top-1 % | face L1 | face L1 - average [95%] | whole L1 - average [95%] "
-        "| face L1 - target [95%] |"
+        "| output | ID top-1 % | pose ° | lm px | face L1 | face L1 - average [95%] "
+        "| whole L1 - average [95%] | face L1 - target [95%] |"
     )
-    print("|---|---:|---:|---|---|---|")
+    print("|---|---:|---:|---:|---:|---|---|---|")
     for name in outputs:
         r = {k: summary[name].get(k) for k in keys}
         d = res["differences"].get(name, {})
@@ -200,7 +222,8 @@ def main() -> None:
             return f"{mean:+.4f} [{lo:+.4f}, {hi:+.4f}]{star}"
 
         print(
-            f"| {name} | {r['id_top1']:.1f} | {r['gt_l1_face']:.4f} "
+            f"| {name} | {r['id_top1']:.1f} | {r['pose_err']:.2f} | {r['lm_err']:.2f} "
+            f"| {r['gt_l1_face']:.4f} "
             f"| {fmt('average identity', 'gt_l1_face')} "
             f"| {fmt('average identity', 'gt_l1')} | {fmt('output = target', 'gt_l1_face')} |"
         )
