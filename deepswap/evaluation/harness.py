@@ -78,7 +78,10 @@ def heldout_pairs(cfg: DictConfig, data: DictConfig) -> tuple[dict, str, object]
     return protocol.folder_pairs(folder, _pair_count(cfg, len(folder.by_identity)), cfg.seed), "folder", None
 
 
-def _scorer(cfg: DictConfig, kind: str, world=None):
+def build_scorer(cfg: DictConfig, kind: str, world=None):
+    """The protocol's scorer for a composed ``configs/evaluate.yaml`` and the data ``kind`` of
+    :func:`heldout_pairs` (``"synthetic"``: the oracle of ``cfg.oracle``, trained on first use and cached;
+    otherwise the real-data models of ``cfg.evaluation``) -> ``(scorer, spec for the provenance)``."""
     if kind == "synthetic":
         oracle = instantiate(cfg.oracle)
         scorer = OracleScorer(oracle, cfg.device, factor_names=world.identity_names)
@@ -100,7 +103,7 @@ def evaluate_cfg(cfg: DictConfig) -> EvaluationResult:
         elif "_target_" not in cfg.data:
             cfg.data = OmegaConf.merge(ckpt_data, cfg.data)
     pairs, kind, world = heldout_pairs(cfg, cfg.data)
-    scorer, scorer_spec = _scorer(cfg, kind, world)
+    scorer, scorer_spec = build_scorer(cfg, kind, world)
     paste_px = protocol.paste_px_for(model.config, bool(cfg.get("paste", True)))
     res = protocol.run_protocol(
         model.swap, pairs, scorer, cfg.batch_size, cfg.bootstrap_resamples, paste_px=paste_px

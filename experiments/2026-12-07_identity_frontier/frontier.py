@@ -27,7 +27,7 @@ from omegaconf import OmegaConf, open_dict
 
 from deepswap.data.synthetic.params import POSE_SPAN_DEG
 from deepswap.evaluation import protocol
-from deepswap.evaluation.harness import CONFIG_DIR, _scorer, heldout_pairs
+from deepswap.evaluation.harness import CONFIG_DIR, build_scorer, heldout_pairs
 from deepswap.evaluation.metrics import face_regions
 from deepswap.inference.loader import load_model
 from deepswap.models.identity.oracle import EXPRESSION, POSE
@@ -94,7 +94,7 @@ def main() -> None:
     with open_dict(ev):
         ev.data = train.data
     pairs, kind, world = heldout_pairs(ev, ev.data)
-    scorer, _ = _scorer(ev, kind, world)
+    scorer, _ = build_scorer(ev, kind, world)
     size = int(ev.data.size)
     src = torch.stack([world.identity_factors(int(i)) for i in pairs["source_id"]])
     attr = torch.stack([world.attribute_factors("test", int(i)) for i in pairs["target_index"]])
