@@ -282,6 +282,12 @@ def test_target_identity_term_is_computed_with_the_frozen_encoder(cfg_factory):
     assert terms["identity_target"].item() == 0.0
     off = build_module(cfg_factory(["detector=off"]))
     assert "identity_target" not in off.generator_losses(target, off.embed(source), different)[1]
+    # it does not depend on the identity term being on
+    alone = build_module(
+        cfg_factory(["detector=off", "loss.weights.identity=0", "loss.weights.identity_target=1"])
+    )
+    _, terms = alone.generator_losses(target, alone.embed(source), different)
+    assert "identity_target" in terms and "identity" not in terms
 
 
 def test_pose_expression_loss_compares_the_encoder_heads_on_swap_and_target(cfg_factory):

@@ -469,14 +469,15 @@ class FaceSwapModule(L.LightningModule):
         if self.uses_discriminator:
             d_out = self.discriminator(image)
             terms["adversarial"] = self.adversarial_loss.g_loss(d_out.logits)
-        if w["identity"]:
+        if w["identity"] or w["identity_target"]:  # one encoder pass of the swap serves both terms
             seen = image
             if self.identity_jitter:
                 seen = random_affine(image, self.identity_jitter, self.identity_jitter_scale)
             seen = self.identity_encoder(self.identity_input(seen))
             if self.identity_space is not None:
                 seen, source_id = self.identity_space(seen), self.identity_space(source_id)
-            terms["identity"] = self.identity_loss(seen, source_id)
+            if w["identity"]:
+                terms["identity"] = self.identity_loss(seen, source_id)
             if w["identity_target"]:
                 with torch.no_grad():
                     tgt = self.identity_encoder(self.identity_input(target))

@@ -20,6 +20,13 @@ def load(folder: str) -> list[tuple[int, dict]]:
     return sorted((k, json.loads(p.read_text())) for k, p in zip(kimg, paths))
 
 
+def interval_plot(ax, x: list, triples: list, **style) -> None:
+    """``(mean, low, high)`` per x as points with error bars."""
+    mean = [t[0] for t in triples]
+    err = [[t[0] - t[1] for t in triples], [t[2] - t[0] for t in triples]]
+    ax.errorbar(x, mean, yerr=err, marker="o", capsize=3, **style)
+
+
 def plot(runs: list[tuple[int, dict]], out: str) -> None:
     import matplotlib
 
@@ -30,26 +37,12 @@ def plot(runs: list[tuple[int, dict]], out: str) -> None:
     fig, ax = plt.subplots(1, 3, figsize=(13, 3.6))
     for base, colour in (("output = target", "C0"), ("average identity", "C1")):
         d = [r["differences"]["model"][base]["gt_l1_face"] for _, r in runs]
-        ax[0].errorbar(
-            kimg,
-            [x[0] for x in d],
-            yerr=[[x[0] - x[1] for x in d], [x[2] - x[0] for x in d]],
-            marker="o",
-            capsize=3,
-            color=colour,
-            label=f"model - {base}",
-        )
+        interval_plot(ax[0], kimg, d, color=colour, label=f"model - {base}")
     ax[0].axhline(0, color="k", lw=0.8)
     ax[0].set(title="face GT L1, paired difference [95%]", xlabel="kimg")
     ax[0].legend(fontsize=8)
     ids = [(r["rows"]["model"]["id_top1"], *r["intervals"]["model"]["id_top1"]) for _, r in runs]
-    ax[1].errorbar(
-        kimg,
-        [x[0] for x in ids],
-        yerr=[[x[0] - x[1] for x in ids], [x[2] - x[0] for x in ids]],
-        marker="o",
-        capsize=3,
-    )
+    interval_plot(ax[1], kimg, ids)
     bar = runs[0][1]["rows"]["ground truth (ceiling)"]["id_top1"] / 2
     ax[1].axhline(bar, color="r", ls="--", label=f"bar: half the truth's ({bar:.1f}%)")
     ax[1].set(title="ID top-1 % [95%]", xlabel="kimg")
