@@ -49,12 +49,34 @@ VARIANTS = {
     "lite_aad1": {"gen": {"decoder": "aad", "aad_layers": 1}},
     "lite_aad_b24": {"gen": {"decoder": "aad", "base_channels": 24}},
     "ghost_3M": {"cls": "aad", "gen": {"base_channels": 16, "max_channels": 96, "n_down": 5}},
+    # 2026-12-07: what the generator is told. "delta": source factors - target factors (the edit to
+    # make; zero for a same-identity pair); "concat": both, side by side.
+    "delta": {"input": "delta"},
+    "concat": {"input": "concat"},
+    "delta_warp4": {"input": "delta", "gen": {"warp_pixels": 4.0}},
+    "ghost_3M_delta": {
+        "cls": "aad",
+        "input": "delta",
+        "gen": {"base_channels": 16, "max_channels": 96, "n_down": 5},
+    },
 }
+
+
+def identity_input(kind: str, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+    """What the generator is given about identity: the source's factors, their difference to the
+    target's, or both."""
+    if kind == "source":
+        return src
+    if kind == "delta":
+        return src - tgt
+    if kind == "concat":
+        return torch.cat([src, tgt], 1)
+    raise ValueError(f"unknown identity input {kind!r}")
 
 
 def batchify(ds, n):
     items = [ds[i] for i in range(n)]
-    return {k: torch.stack([it[k] for it in items]) for k in ("target", "truth", "source_id")}
+    return {k: torch.stack([it[k] for it in items]) for k in ("target", "truth", "source_id", "target_id")}
 
 
 def bootstrap(x: np.ndarray, n: int = 1000, seed: int = 0) -> tuple[float, float, float]:
@@ -87,14 +109,17 @@ def main() -> None:
     val = synthetic_pairs(world, 200, 64, seed=0, split="val")
     print(f"rendered in {time.time() - t0:.0f} s", flush=True)
     idf = lambda ids: torch.stack([world.identity_factors(int(i)) for i in ids])  # noqa: E731
-    tr_id, va_id = idf(train["source_id"]), idf(val["source_id"])
-    shuffled = va_id.roll(1, 0)  # every pair gets another pair's source identity
+    tr_src, va_src = idf(train["source_id"]), idf(val["source_id"])
+    tr_tgt, va_tgt = idf(train["target_id"]), idf(val["target_id"])
     refs = {"output = target": face_l1(val["target"], val), "average identity": face_l1(val["average"], val)}
     for name, v in refs.items():
         print(f"{name:18s} face L1 {v.mean():.4f}", flush=True)
     results = {"references": {k: float(v.mean()) for k, v in refs.items()}, "variants": {}}
     for name in args.variants:
         v = VARIANTS[name]
+        kind = v.get("input", "source")
+        tr_id, va_id = identity_input(kind, tr_src, tr_tgt), identity_input(kind, va_src, va_tgt)
+        shuffled = identity_input(kind, va_src.roll(1, 0), va_tgt)  # another pair's source identity
         torch.manual_seed(0)
         if v.get("cls") == "aad":
             gen = AADGenerator(id_dim=tr_id.shape[1], **v["gen"])

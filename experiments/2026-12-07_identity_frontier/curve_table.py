@@ -1,5 +1,7 @@
-"""Rows of ``deepswap.evaluate`` outputs against kimg: ``python curve_table.py DIR [--plot out.png]`` where
-DIR holds ``kimgNN/evaluation.json`` or ``kimgNN.json`` (one per checkpoint)."""
+"""Rows of ``deepswap.evaluate`` outputs against kimg:
+``python curve_table.py DIR [DIR ...] [--plot out.png]``, where each DIR holds ``kimgNN/evaluation.json``
+or ``kimgNN.json`` (one per checkpoint); the DIRs' rows are merged (a longer run resumed into another
+folder)."""
 
 from __future__ import annotations
 
@@ -56,22 +58,25 @@ def plot(runs: list[tuple[int, dict]], out: str) -> None:
     fig.savefig(out, dpi=110)
 
 
-def main(folder: str, out: str | None = None) -> None:
-    runs = load(folder)
+def main(folders: list[str], out: str | None = None) -> None:
+    runs = sorted((r for f in folders for r in load(f)), key=lambda r: r[0])
     if out:
         plot(runs, out)
-    print("| kimg | ID top-1 % [95%] | pose ° | face L1 - target | face L1 - average | whole L1 - target |")
-    print("|---:|---|---:|---|---|---|")
+    print(
+        "| kimg | ID top-1 % [95%] | pose ° | face L1 - target | face L1 - average | whole L1 - target "
+        "| whole L1 - average |"
+    )
+    print("|---:|---|---:|---|---|---|---|")
     for k, d in runs:
         m, (lo, hi) = d["rows"]["model"], d["intervals"]["model"]["id_top1"]
         print(
             f"| {k} | {m['id_top1']:.1f} [{lo:.1f}, {hi:.1f}] | {m['pose_err']:.2f} "
             f"| {cell(d, 'output = target', 'gt_l1_face')} | {cell(d, 'average identity', 'gt_l1_face')} "
-            f"| {cell(d, 'output = target', 'gt_l1')} |"
+            f"| {cell(d, 'output = target', 'gt_l1')} | {cell(d, 'average identity', 'gt_l1')} |"
         )
 
 
 if __name__ == "__main__":
     args = sys.argv[1:]
     out = args[args.index("--plot") + 1] if "--plot" in args else None
-    main(next((a for a in args if a != "--plot" and a != out), "."), out)
+    main([a for a in args if a != "--plot" and a != out] or ["."], out)
