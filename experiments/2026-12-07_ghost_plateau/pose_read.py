@@ -87,12 +87,9 @@ def main(specs: list[str]) -> None:
         k: region_errors(v, pairs["truth"], pairs["truth_mask"], pairs["target_mask"])["gt_l1_face"]
         for k, v in rows.items()
     }
-    g = torch.Generator().manual_seed(0)
-    idx = torch.randint(0, len(face["output = target"]), (2000, len(face["output = target"])), generator=g)
 
     def paired(d: torch.Tensor) -> str:
-        boot = d[idx].mean(1)
-        lo, hi = torch.quantile(boot, 0.025).item(), torch.quantile(boot, 0.975).item()
+        lo, hi = protocol.bootstrap_interval(d)
         star = "*" if lo > 0 or hi < 0 else ""
         return f"{d.mean():+.4f} [{lo:+.4f}, {hi:+.4f}]{star}"
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
+import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
@@ -27,10 +27,9 @@ from deepswap.evaluation.metrics import face_regions
 from deepswap.inference.loader import load_model
 
 
-def boot(x: np.ndarray, n: int = 2000, seed: int = 0) -> str:
-    rng = np.random.default_rng(seed)
-    m = x[rng.integers(0, len(x), (n, len(x)))].mean(1)
-    return f"{x.mean():.4f} [{np.quantile(m, 0.025):.4f}, {np.quantile(m, 0.975):.4f}]"
+def boot(x: torch.Tensor) -> str:
+    lo, hi = protocol.bootstrap_interval(x)
+    return f"{x.mean():.4f} [{lo:.4f}, {hi:.4f}]"
 
 
 def main() -> None:
@@ -57,12 +56,12 @@ def main() -> None:
         model, _ = load_model(path, "cpu")
         px = protocol.paste_px_for(model.config, True)
         outputs[name] = protocol.run_model(model.swap, pairs, 64, px).float()
-    share = (kept.flatten(1).sum(1) / area).numpy()
+    share = kept.flatten(1).sum(1) / area
     print(f"{len(truth)} pairs, tau {args.tau}: kept pixels are {share.mean():.1%} of the face region\n")
     print("| output | face L1 | on kept pixels | on changed pixels |\n|---|---|---|---|")
     for name, out in outputs.items():
         err = ((out - truth).abs() * 0.5).mean(1, keepdim=True)
-        parts = [((err * m).flatten(1).sum(1) / area).numpy() for m in (face, kept, moved)]
+        parts = [(err * m).flatten(1).sum(1) / area for m in (face, kept, moved)]
         print(f"| {name} | " + " | ".join(boot(p) for p in parts) + " |")
 
 

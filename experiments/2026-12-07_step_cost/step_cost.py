@@ -66,8 +66,7 @@ def main() -> None:
     module._optimise = lambda opt, loss: (opt.zero_grad(set_to_none=True), loss.backward(), opt.step())
     module.log_dict = lambda *a, **k: None
     module.log = lambda *a, **k: None
-    module.__dict__["_trainer_stub"] = _Trainer()
-    type(module).trainer = property(lambda self: self.__dict__["_trainer_stub"])
+    module._trainer = _Trainer()
     module.on_fit_start()
     module.train()
 
