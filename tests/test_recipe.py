@@ -290,6 +290,35 @@ def test_target_identity_term_is_computed_with_the_frozen_encoder(cfg_factory):
     assert "identity_target" in terms and "identity" not in terms
 
 
+def test_cycle_term_swaps_back_with_the_target_identity_and_reaches_the_first_pass(cfg_factory):
+    """``loss.weights.cycle``: the swap, swapped back with the target's own embedding, is compared with
+    the target by L1. The term is computed only when its weight is set, its gradient reaches the swap
+    itself (the pixel signal on cross-identity pairs), and it is zero for a generator that returns its
+    target whatever the identity."""
+    module = build_module(cfg_factory(["detector=off", "loss.weights.cycle=1"]))
+    torch.manual_seed(0)
+    target, source = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
+    different = torch.zeros(2, dtype=torch.bool)
+    _, terms = module.generator_losses(target, module.embed(source), different)
+    assert "cycle" in terms and terms["cycle"].item() > 0
+    swap = (target + 0.1).requires_grad_(True)
+    module.cycle(swap, target).backward()
+    assert swap.grad is not None and swap.grad.abs().sum() > 0
+    # by hand: the generator run twice, back with the target's embedding
+    with torch.no_grad():
+        back = module.generator(swap, module.embed(target)).image
+        assert torch.allclose(module.cycle(swap, target), (back - target).abs().mean())
+
+    class Identity(torch.nn.Module):
+        def forward(self, target, source_id):
+            return type("Out", (), {"image": target})()
+
+    module.generator = Identity()
+    assert module.cycle(target, target).item() == 0.0
+    off = build_module(cfg_factory(["detector=off"]))
+    assert "cycle" not in off.generator_losses(target, off.embed(source), different)[1]
+
+
 def test_pose_expression_loss_compares_the_encoder_heads_on_swap_and_target(cfg_factory):
     """``loss.weights.pose_expression``: L1 between the frozen encoder's pose and expression reads of
     the swap and of the target. Zero when the swap is the target, positive and differentiable for

@@ -46,6 +46,7 @@ LOSS_NAMES = (
     "truth_perceptual",  # L1 between frozen-encoder features of swap and truth (loss=supervised)
     "pose_expression",  # L1 between the frozen encoder's pose + expression reads of swap and target
     "identity_target",  # the swap no closer to the target's identity than the source is (leakage)
+    "cycle",  # L1 between the target and the swap swapped back with the target's own identity
 )
 
 
@@ -500,6 +501,8 @@ class FaceSwapModule(L.LightningModule):
                 terms["truth_perceptual"] = self.perceptual(image, truth)
         if w["pose_expression"]:
             terms["pose_expression"] = self.pose_expression(image, target)
+        if w["cycle"]:
+            terms["cycle"] = self.cycle(image, target, region)
         if w["attribute"]:
             terms["attribute"] = self.attribute_loss(
                 self.generator.encode_attributes(image), self.generator.encode_attributes(target)
@@ -524,6 +527,18 @@ class FaceSwapModule(L.LightningModule):
             ref = self.identity_encoder.predict(self.identity_input(target))
         diffs = [(seen[k].float() - ref[k].float()).abs().mean() for k in ("pose", "expression")]
         return torch.stack(diffs).mean()
+
+    def cycle(self, image: Tensor, target: Tensor, region: Tensor | None = None) -> Tensor:
+        """Cycle consistency: the swap ``image`` swapped back with the target's own identity (its
+        embedding by the frozen encoder) must return ``target``; mean L1 over pixels. Unlike the
+        identity and pose terms, this is a pixel signal on cross-identity pairs: a feature of the swap
+        drawn off the target's pose or expression comes back misplaced, and the error reaches the
+        first pass through the second. Both passes use the live generator; the back swap is confined
+        like the swap (``face_region.confine``). Needs no ground truth, so it holds on real data."""
+        with torch.no_grad():
+            own = self.embed(target)
+        back = self.confine(self.generator(image, own).image, image, region)
+        return (back.float() - target.float()).abs().mean()
 
     def perceptual(self, image: Tensor, truth: Tensor) -> Tensor:
         """Mean L1 between the frozen identity encoder's feature maps (after each ReLU of a
