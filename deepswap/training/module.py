@@ -534,7 +534,9 @@ class FaceSwapModule(L.LightningModule):
         identity and pose terms, this is a pixel signal on cross-identity pairs: a feature of the swap
         drawn off the target's pose or expression comes back misplaced, and the error reaches the
         first pass through the second. Both passes use the live generator; the back swap is confined
-        like the swap (``face_region.confine``). Needs no ground truth, so it holds on real data."""
+        like the swap (``face_region.confine``). Needs no ground truth, so it holds on real data.
+        Measured as a target-leakage term (the back swap is easiest when the swap keeps the target):
+        ``experiments/2026-12-07_cycle``."""
         with torch.no_grad():
             own = self.embed(target)
         back = self.confine(self.generator(image, own).image, image, region)
