@@ -518,3 +518,19 @@ def test_a_checkpoint_from_a_newer_format_is_refused_clearly(tmp_path):
     torch.save(state, ckpt)
     with pytest.raises(CheckpointError, match="newer than this deepswap understands"):
         deepswap.evaluate(ckpt, ORACLE, num_pairs=4, output_dir=str(tmp_path / "eval"))
+
+
+def test_closing_pairs_and_checkpoint_swaps_reproduce_the_evaluation(evaluated):
+    """``harness.closing_pairs`` gives the pairs the evaluation scored (the run's data, pair seed 0), and
+    ``harness.checkpoint_swaps`` the swaps it saved, pasted the same way (to 8-bit rounding)."""
+    from deepswap.evaluation.harness import checkpoint_swaps, closing_pairs
+
+    ckpt, out, _ = evaluated
+    pairs = closing_pairs(16, ["debug=fast"])
+    assert pairs["truth"].shape[0] == 16
+    saved = torch.from_numpy(np.load(out / "swaps.npz")["model"]).permute(0, 3, 1, 2).float()
+    swaps = checkpoint_swaps(ckpt, pairs)
+    assert swaps.shape == saved.shape
+    assert ((swaps.clamp(-1, 1) * 0.5 + 0.5) * 255 - saved).abs().max() <= 1.0
+    other = closing_pairs(16, ["debug=fast", "data.world.seed=1"])
+    assert not torch.equal(other["target"], pairs["target"])  # the data overrides reach the pairs

@@ -218,6 +218,26 @@ def compose_config(checkpoint: str | Path, overrides: list[str] | None = None, *
     return cfg
 
 
+def closing_pairs(num_pairs: int = 200, overrides: list[str] | None = None) -> dict:
+    """The closing table's held-out pairs for the main job's data (``configs/train.yaml``'s ``data`` with
+    ``overrides``; synthetic: world v2's test identities, pair seed 0), as :func:`heldout_pairs` gives
+    them: for scripts and notebooks that score checkpoints on the same pairs as ``deepswap.train``."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+        data = compose("train", overrides=list(overrides or [])).data
+    cfg = compose_config("unused", num_pairs=num_pairs)
+    with open_dict(cfg):
+        cfg.data = data
+    return heldout_pairs(cfg, cfg.data)[0]
+
+
+def checkpoint_swaps(checkpoint: str | Path, pairs: dict, batch_size: int = 64) -> torch.Tensor:
+    """A training checkpoint's swaps of ``pairs``, pasted as the closing table pastes them."""
+    model, _ = load_model(str(checkpoint), "cpu")
+    return protocol.run_model(model.swap, pairs, batch_size, protocol.paste_px_for(model.config, True))
+
+
 def synthetic_oracle(data: dict, overrides: list[str] | None = None) -> torch.nn.Module:
     """The protocol's oracle for a synthetic data config (``{"world": {...}, "size": N}``), trained on
     first use and cached; ``overrides`` amend ``configs/oracle`` (e.g. ``["oracle.steps=100"]``)."""

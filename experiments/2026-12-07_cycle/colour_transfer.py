@@ -9,51 +9,28 @@ before and after, paired 95% bootstrap. Checkpoint path hard-coded to the GHOST 
 import sys
 
 import torch
-from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
+from face_pairs import FacePairs, interval
 
-from deepswap.evaluation import protocol
-from deepswap.evaluation.harness import CONFIG_DIR, heldout_pairs
-from deepswap.evaluation.metrics import face_regions
-from deepswap.inference.loader import load_model
-
-with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-    train = compose("train")
-    ev = compose("evaluate", overrides=["checkpoint=unused", "num_pairs=200"])
-with open_dict(ev):
-    ev.data = train.data
-pairs, _, _ = heldout_pairs(ev, ev.data)
-truth = pairs["truth"].float()
-tgt = pairs["target"].float()
-regs = face_regions(pairs["truth_mask"], pairs["target_mask"])
-face = regs["face"].float()
-area = face.flatten(1).sum(1)
-tm = pairs["target_mask"].float()
+DEFAULT = "/tmp/x100/ghost_swap_96k_b/checkpoints/kimg00096.000.ckpt"
 
 
-def fl1(o):
-    return (((o - truth).abs() * 0.5).mean(1, keepdim=True) * face).flatten(1).sum(1) / area
-
-
-def stats(x, m):
+def stats(x: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image and channel mean and std of ``x`` over mask ``m`` (B, 1, H, W)."""
     a = m.flatten(1).sum(1).clamp_min(1)[:, None]
     mu = (x * m).flatten(2).sum(2) / a
     var = (((x - mu[..., None, None]) ** 2) * m).flatten(2).sum(2) / a
     return mu[..., None, None], var.sqrt()[..., None, None]
 
 
-model, _ = load_model(
-    sys.argv[1] if len(sys.argv) > 1 else "/tmp/x100/ghost_swap_96k_b/checkpoints/kimg00096.000.ckpt", "cpu"
-)
-out = protocol.run_model(model.swap, pairs, 64, protocol.paste_px_for(model.config, True)).float()
-m = (tm > 0.5).float()
-for name, o in [("avg", pairs["average"].float()), ("g96", out)]:
-    mu_o, sd_o = stats(o, m)
-    mu_t, sd_t = stats(tgt, m)
+fp = FacePairs(200)
+m = (fp.pairs["target_mask"].float() > 0.5).float()
+outputs = fp.outputs([f"g96={sys.argv[1] if len(sys.argv) > 1 else DEFAULT}"])
+print("face L1 | paired difference to the raw output [95%]\n")
+for name in ("average identity", "g96"):
+    o = outputs[name]
+    (mu_o, sd_o), (mu_t, sd_t) = stats(o, m), stats(fp.target, m)
     mean_only = torch.where(m > 0, o - mu_o + mu_t, o)
     full = torch.where(m > 0, (o - mu_o) / sd_o.clamp_min(1e-3) * sd_t + mu_t, o)
-    b = fl1(o)
-    for n, x in [("raw", o), ("mean->target", mean_only), ("mean+std->target", full)]:
-        d = fl1(x) - b
-        lo, hi = protocol.bootstrap_interval(d)
-        print(name, n, f"{fl1(x).mean():.4f}", f"{d.mean():+.4f} [{lo:+.4f},{hi:+.4f}]")
+    raw = fp.face_l1(o)
+    for label, x in [("raw", o), ("mean->target", mean_only), ("mean+std->target", full)]:
+        print(name, label, f"{fp.face_l1(x).mean():.4f}", interval(fp.face_l1(x) - raw, star=False))

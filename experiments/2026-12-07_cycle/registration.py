@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
+from face_pairs import FacePairs, interval
 
-from deepswap.evaluation import protocol
-from deepswap.evaluation.harness import CONFIG_DIR, heldout_pairs
-from deepswap.evaluation.metrics import face_regions
-from deepswap.inference.loader import load_model
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "2026-12-06_warp_only"))
+from common import warp as coarse_flow  # noqa: E402  (the warp-only ceiling's flow: bilinear, at most 8 px)
 
 
 def similarity(image: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
@@ -49,20 +48,6 @@ def similarity(image: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(image, grid, padding_mode="border", align_corners=False)
 
 
-def coarse_flow(image: torch.Tensor, flow: torch.Tensor, max_px: float = 8.0) -> torch.Tensor:
-    """``image`` resampled by ``flow`` (B, 2, g, g), bilinearly upsampled and tanh-bounded to ``max_px``."""
-    h = image.shape[-1]
-    axis = torch.linspace(-1, 1, h)
-    base = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), -1)
-    off = torch.tanh(F.interpolate(flow, h, mode="bilinear")).permute(0, 2, 3, 1) * max_px * 2 / (h - 1)
-    return F.grid_sample(image, base + off, padding_mode="border", align_corners=True)
-
-
-def interval(x: torch.Tensor, fmt: str = "+.4f") -> str:
-    lo, hi = protocol.bootstrap_interval(x)
-    return f"{x.mean():{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoints", nargs="*", help="NAME=PATH")
@@ -70,28 +55,11 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--flow", type=int, default=0, help="fit a G x G flow instead of a similarity")
     args = ap.parse_args()
-    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        train = compose("train")
-        ev = compose("evaluate", overrides=["checkpoint=unused", f"num_pairs={args.num_pairs}"])
-    with open_dict(ev):
-        ev.data = train.data
-    pairs, _, _ = heldout_pairs(ev, ev.data)
-    truth = pairs["truth"].float()
-    face = face_regions(pairs["truth_mask"], pairs["target_mask"])["face"].float()
-    area = face.flatten(1).sum(1).clamp_min(1)
-
-    def face_l1(out: torch.Tensor) -> torch.Tensor:
-        err = ((out - truth).abs() * 0.5).mean(1, keepdim=True)
-        return (err * face).flatten(1).sum(1) / area
-
-    outputs = {"output = target": pairs["target"].float(), "average identity": pairs["average"].float()}
-    for spec in args.checkpoints:
-        name, _, path = spec.partition("=")
-        model, _ = load_model(path, "cpu")
-        px = protocol.paste_px_for(model.config, True)
-        outputs[name] = protocol.run_model(model.swap, pairs, 64, px).float()
+    fp = FacePairs(args.num_pairs)
+    face_l1 = fp.face_l1
+    outputs = fp.outputs(args.checkpoints)
     motion = f"{args.flow}x{args.flow} flow" if args.flow else "similarity"
-    print(f"{len(truth)} pairs; {motion} fitted to the truth by face L1 ({args.steps} Adam steps)\n")
+    print(f"{len(fp)} pairs; {motion} fitted to the truth by face L1 ({args.steps} Adam steps)\n")
     extra = "mean flow px" if args.flow else "shift px | rotation ° | scale %"
     print(f"| output | face L1 | after the fit | gain | {extra} |")
     print("|---|---:|---:|---|" + "---:|" * (1 if args.flow else 3))
@@ -112,12 +80,13 @@ def main() -> None:
             p = params.detach()
             if args.flow:
                 moved = (torch.tanh(F.interpolate(p, out.shape[-1], mode="bilinear")) * 8.0).norm(dim=1)
-                extra = f"{(moved * face[:, 0]).flatten(1).sum(1).div(area).mean():.2f}"
+                extra = f"{fp.per_face(moved[:, None]).mean():.2f}"
             else:
                 shift = p[:, :2].norm(dim=1).mean()
                 rot, scale = p[:, 2].abs().mean(), (p[:, 3].exp() - 1).abs().mean() * 100
                 extra = f"{shift:.2f} | {rot:.2f} | {scale:.2f}"
-        print(f"| {name} | {before.mean():.4f} | {after.mean():.4f} | {interval(after - before)} | {extra} |")
+        gain = interval(after - before, star=False)
+        print(f"| {name} | {before.mean():.4f} | {after.mean():.4f} | {gain} | {extra} |")
 
 
 if __name__ == "__main__":

@@ -8,23 +8,13 @@ import sys
 
 import torch
 import torchvision
-from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
 
-from deepswap.evaluation import protocol
-from deepswap.evaluation.harness import CONFIG_DIR, heldout_pairs
-from deepswap.inference.loader import load_model
+from deepswap.evaluation.harness import checkpoint_swaps, closing_pairs
 
-with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-    train = compose("train")
-    ev = compose("evaluate", overrides=["checkpoint=unused", "num_pairs=200"])
-with open_dict(ev):
-    ev.data = train.data
-pairs, _, _ = heldout_pairs(ev, ev.data)
-model, _ = load_model(
-    sys.argv[1] if len(sys.argv) > 1 else "/tmp/x100/ghost_swap_96k_b/checkpoints/kimg00096.000.ckpt", "cpu"
-)
-out = protocol.run_model(model.swap, pairs, 64, protocol.paste_px_for(model.config, True)).float()
+pairs = closing_pairs(200)
+out = checkpoint_swaps(
+    sys.argv[1] if len(sys.argv) > 1 else "/tmp/x100/ghost_swap_96k_b/checkpoints/kimg00096.000.ckpt", pairs
+).float()
 idx = list(range(0, 8))
 rows = [
     pairs["source"][idx],

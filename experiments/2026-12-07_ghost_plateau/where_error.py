@@ -18,13 +18,10 @@ from __future__ import annotations
 import argparse
 
 import torch
-from hydra import compose, initialize_config_dir
-from omegaconf import open_dict
 
 from deepswap.evaluation import protocol
-from deepswap.evaluation.harness import CONFIG_DIR, heldout_pairs
+from deepswap.evaluation.harness import checkpoint_swaps, closing_pairs
 from deepswap.evaluation.metrics import face_regions
-from deepswap.inference.loader import load_model
 
 
 def boot(x: torch.Tensor) -> str:
@@ -38,12 +35,7 @@ def main() -> None:
     ap.add_argument("--num-pairs", type=int, default=200)
     ap.add_argument("--tau", type=float, default=0.02)
     args = ap.parse_args()
-    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        train = compose("train")
-        ev = compose("evaluate", overrides=["checkpoint=unused", f"num_pairs={args.num_pairs}"])
-    with open_dict(ev):
-        ev.data = train.data
-    pairs, _, _ = heldout_pairs(ev, ev.data)
+    pairs = closing_pairs(args.num_pairs)
     truth, target = pairs["truth"].float(), pairs["target"].float()
     face = face_regions(pairs["truth_mask"], pairs["target_mask"])["face"].float()
     change = ((truth - target).abs() * 0.5).mean(1, keepdim=True)
@@ -53,9 +45,7 @@ def main() -> None:
     outputs = {"output = target": target, "average identity": pairs["average"].float()}
     for spec in args.checkpoint:
         name, _, path = spec.partition("=")
-        model, _ = load_model(path, "cpu")
-        px = protocol.paste_px_for(model.config, True)
-        outputs[name] = protocol.run_model(model.swap, pairs, 64, px).float()
+        outputs[name] = checkpoint_swaps(path, pairs).float()
     share = kept.flatten(1).sum(1) / area
     print(f"{len(truth)} pairs, tau {args.tau}: kept pixels are {share.mean():.1%} of the face region\n")
     print("| output | face L1 | on kept pixels | on changed pixels |\n|---|---|---|---|")
