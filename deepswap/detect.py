@@ -135,7 +135,7 @@ def train_cfg(cfg: DictConfig) -> dict:
         eval_every=int(t.eval_every), select=t.select, seed=int(cfg.seed), device=cfg.device,
         workers=int(t.workers), meta={"size": int(data["size"]), "data": data},
         postprocess=post, pseudo_share=_pseudo_share(cfg), pseudo_families=list(cfg.recipe.pseudo_fakes),
-        ema=_ema(cfg),
+        ema=_ema(cfg), hflip=_hflip(cfg),
     )  # fmt: skip
     result["provenance"] = _provenance(cfg, t0)
     (out / "results.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
@@ -161,6 +161,14 @@ def _ema(cfg: DictConfig) -> float | None:
     return check_ema(ema if ema is not None else cfg.train.get("ema"))
 
 
+def _hflip(cfg: DictConfig) -> float:
+    """The training flip probability: ``recipe.hflip``, else ``train.hflip`` (checked before any data)."""
+    from deepswap.detection.train_detector import check_hflip
+
+    p = cfg.recipe.get("hflip")
+    return check_hflip(p if p is not None else cfg.train.get("hflip", 0.0))
+
+
 def _sbi_options(cfg: DictConfig) -> dict | None:
     """The recipe's self-blend options (``recipe.sbi``), if any."""
     sbi = cfg.recipe.get("sbi")
@@ -182,7 +190,7 @@ def lofo_cfg(cfg: DictConfig) -> dict:
     fit_kwargs = dict(
         steps=int(t.steps), batch_size=int(t.batch_size), lr=float(t.lr), weight_decay=float(t.weight_decay),
         eval_every=int(t.eval_every), select=t.select, workers=int(t.workers), postprocess=_postprocess(cfg),
-        pseudo_share=_pseudo_share(cfg), ema=_ema(cfg),
+        pseudo_share=_pseudo_share(cfg), ema=_ema(cfg), hflip=_hflip(cfg),
     )  # fmt: skip
     holdout = [str(h) for h in cfg.lofo.holdout] if cfg.lofo.get("holdout") else None
     result = lofo(

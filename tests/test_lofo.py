@@ -24,7 +24,14 @@ from deepswap.detection.manipulations import (
 )
 from deepswap.detection.metrics import bootstrap_detection, roc_auc
 from deepswap.detection.postprocess import quantize
-from deepswap.detection.train_detector import WeightAverage, check_ema, fit, load_detector
+from deepswap.detection.train_detector import (
+    WeightAverage,
+    check_ema,
+    check_hflip,
+    fit,
+    load_detector,
+    random_hflip,
+)
 
 SIZE = 32
 
@@ -365,3 +372,32 @@ def test_fit_with_ema_selects_and_saves_the_averaged_weights(world, tmp_path):
     floats = [k for k, v in saved[0.5].items() if v.dtype.is_floating_point]
     moved = [k for k in floats if not torch.equal(saved[0.5][k], live[0.5][k])]
     assert moved, "with ema the saved detector must be the average, not the last iterate"
+
+
+def test_random_hflip_flips_whole_images_of_either_class_and_is_off_at_zero():
+    x = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2 * 1, 3, 4, 5).repeat(8, 1, 1, 1)
+    g = torch.Generator().manual_seed(0)
+    out = random_hflip(x, 0.5, g)
+    flipped = [torch.equal(o, xi.flip(-1)) for o, xi in zip(out, x)]
+    kept = [torch.equal(o, xi) for o, xi in zip(out, x)]
+    assert all(f != k for f, k in zip(flipped, kept)), "every image is either flipped whole or left alone"
+    assert 0 < sum(flipped) < len(x)
+    state = g.get_state()
+    assert random_hflip(x, 0.0, g) is x and torch.equal(g.get_state(), state), "p=0 draws nothing"
+    assert all(torch.equal(o, xi.flip(-1)) for o, xi in zip(random_hflip(x, 1.0, g), x))
+    with pytest.raises(ValueError, match="hflip"):
+        check_hflip(1.5)
+
+
+def test_fit_with_hflip_trains_on_flipped_images(world, tmp_path):
+    fakes = {"pseudo:sbi": "sbi"}
+    train = synthetic_split(world, "train", 16, SIZE, fakes, 0)
+    val = synthetic_split(world, "val", 8, SIZE, fakes, 0)
+    config = {"_target_": "deepswap.detection.SmallDetector", "width": 4}
+    live = {}
+    for p in (0.0, 1.0):
+        torch.manual_seed(0)
+        net = instantiate(OmegaConf.create(config))
+        fit(net, train, val, tmp_path / str(p), config, steps=2, batch_size=8, lr=1e-2, eval_every=2, hflip=p)
+        live[p] = net.state_dict()
+    assert any(not torch.equal(live[0.0][k], live[1.0][k]) for k in live[0.0])

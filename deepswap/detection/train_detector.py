@@ -207,6 +207,23 @@ def check_ema(ema) -> float | None:
     return float(ema)
 
 
+def check_hflip(p) -> float:
+    """``train.hflip`` / ``recipe.hflip``: a probability in [0, 1], else a clear error."""
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= float(p) <= 1.0:
+        raise ValueError(f"the detector's flip probability (hflip) must be in [0, 1], e.g. 0.5; got {p!r}")
+    return float(p)
+
+
+def random_hflip(x: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
+    """Each image of ``x`` flipped left-right with probability ``p``, whatever its class (the standard
+    augmentation of SBI's and DeepfakeBench's detectors). ``p=0`` draws nothing, so runs without it keep
+    their random stream."""
+    if p <= 0.0 or not len(x):
+        return x
+    flip = torch.rand(len(x), generator=generator) < p
+    return torch.where(flip[:, None, None, None], x.flip(-1), x)
+
+
 class WeightAverage:
     """An exponential moving average of a network's weights (Polyak averaging; the dense weight averaging
     that SWAD, Cha et al. 2021, found to generalise better to unseen domains than the final or best
@@ -254,6 +271,7 @@ def fit(
     pseudo_share: float | None = None,
     pseudo_families: tuple[str, ...] | list[str] = (),
     ema: float | None = None,
+    hflip: float = 0.0,
 ) -> dict:
     """Train ``net`` on ``train``; select on ``val``. Returns ``{best_step, best, history}``; ``history``
     is a list of ``{step, <val metrics>}``. ``postprocess``: :class:`PostProcess` kwargs, drawn per image
@@ -261,7 +279,9 @@ def fit(
     in every checkpoint (e.g. ``{"size": 64, "data": {...}}``). ``pseudo_share``: the share of the
     training fakes drawn from the families ``pseudo_families`` (:func:`pseudo_share_weights`); None:
     every frame equally likely. ``ema``: a decay in (0, 1): validate, select and save an exponential
-    moving average of the weights instead of the live ones (:class:`WeightAverage`); None: off."""
+    moving average of the weights instead of the live ones (:class:`WeightAverage`); None: off.
+    ``hflip``: the probability of a left-right flip per training image, both classes
+    (:func:`random_hflip`)."""
     out_dir = Path(out_dir)
     (out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     if len(train) < batch_size:
@@ -269,6 +289,7 @@ def fit(
     net.to(device).train()
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
     average = WeightAverage(net, check_ema(ema)) if ema is not None else None
+    hflip = check_hflip(hflip)
     post = PostProcess(**postprocess) if postprocess else None
     g = torch.Generator().manual_seed(seed + 1)
     weights = (
@@ -282,6 +303,7 @@ def fit(
         x, y = batch["image"][ok], batch["label"][ok]
         if post is not None and len(x):
             x = quantize(post.apply(x, post.sample_params(len(x), g)))  # saved images are 8-bit
+        x = random_hflip(x, hflip, g)
         if len(x):
             loss = balanced_bce(net(x.to(device)), y.to(device))
             opt.zero_grad(set_to_none=True)
