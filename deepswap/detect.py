@@ -41,6 +41,7 @@ from deepswap.detection.inference import predict as predict_files
 from deepswap.detection.train_detector import (
     Scores,
     check_ema,
+    check_tta,
     fix_threshold,
     load_detector,
     run,
@@ -135,7 +136,7 @@ def train_cfg(cfg: DictConfig) -> dict:
         eval_every=int(t.eval_every), select=t.select, seed=int(cfg.seed), device=cfg.device,
         workers=int(t.workers), meta={"size": int(data["size"]), "data": data},
         postprocess=post, pseudo_share=_pseudo_share(cfg), pseudo_families=list(cfg.recipe.pseudo_fakes),
-        ema=_ema(cfg), hflip=_hflip(cfg),
+        ema=_ema(cfg), hflip=_hflip(cfg), tta=check_tta(cfg.get("tta")),
     )  # fmt: skip
     result["provenance"] = _provenance(cfg, t0)
     (out / "results.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
@@ -190,7 +191,7 @@ def lofo_cfg(cfg: DictConfig) -> dict:
     fit_kwargs = dict(
         steps=int(t.steps), batch_size=int(t.batch_size), lr=float(t.lr), weight_decay=float(t.weight_decay),
         eval_every=int(t.eval_every), select=t.select, workers=int(t.workers), postprocess=_postprocess(cfg),
-        pseudo_share=_pseudo_share(cfg), ema=_ema(cfg), hflip=_hflip(cfg),
+        pseudo_share=_pseudo_share(cfg), ema=_ema(cfg), hflip=_hflip(cfg), tta=check_tta(cfg.get("tta")),
     )  # fmt: skip
     holdout = [str(h) for h in cfg.lofo.holdout] if cfg.lofo.get("holdout") else None
     result = lofo(
@@ -214,12 +215,14 @@ def eval_cfg(cfg: DictConfig) -> dict:
     net, meta = load_detector(cfg.checkpoint, cfg.device)
     split = split_factory(OmegaConf.to_container(cfg.data, resolve=True), cfg.device)
     bs = 2 * int(cfg.train.batch_size)
+    # scored as it was validated: the file's test-time augmentation unless tta is set here
+    tta = check_tta(cfg.tta if cfg.get("tta") is not None else meta.get("tta"))
     if cfg.threshold.source == "checkpoint":
         if not meta.get("threshold"):
             raise ValueError(f"{cfg.checkpoint} has no saved threshold; use threshold.source=val")
         threshold = meta["threshold"]
     elif cfg.threshold.source == "val":
-        v = score(net, split("val"), bs, cfg.device)
+        v = score(net, split("val"), bs, cfg.device, tta=tta)
         rule, fpr = cfg.threshold.rule, float(cfg.threshold.fpr)
         threshold = {
             "value": fix_threshold(v.labels, v.scores, rule, fpr),
@@ -230,12 +233,13 @@ def eval_cfg(cfg: DictConfig) -> dict:
     else:
         raise ValueError(f"threshold.source must be 'checkpoint' or 'val', got {cfg.threshold.source!r}")
     test = split("test")
-    s: Scores = score(net, test, bs, cfg.device)
+    s: Scores = score(net, test, bs, cfg.device, tta=tta)
     out.mkdir(parents=True, exist_ok=True)
     write_scores_csv(out / "test_frames.csv", s, test)
     result = {
         "checkpoint": {"path": meta["path"], "step": meta.get("step")},
         "threshold": threshold,
+        "tta": tta,
         "test": s.metrics(float(threshold["value"])),
         "test_problems": test.problems,
         "provenance": _provenance(cfg, t0),

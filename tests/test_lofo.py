@@ -401,3 +401,29 @@ def test_fit_with_hflip_trains_on_flipped_images(world, tmp_path):
         fit(net, train, val, tmp_path / str(p), config, steps=2, batch_size=8, lr=1e-2, eval_every=2, hflip=p)
         live[p] = net.state_dict()
     assert any(not torch.equal(live[0.0][k], live[1.0][k]) for k in live[0.0])
+
+
+def test_flip_tta_scores_the_mean_logit_of_each_frame_and_its_mirror(world, tmp_path):
+    from deepswap.detection.train_detector import run, score
+
+    frames = synthetic_split(world, "val", 8, SIZE, {"pseudo:sbi": "sbi"}, 0)
+    torch.manual_seed(0)
+    net = instantiate(OmegaConf.create({"_target_": "deepswap.detection.SmallDetector", "width": 4}))
+
+    class Mirrored(nn.Module):
+        def forward(self, x):
+            return net(x.flip(-1))
+
+    plain, mirrored = score(net, frames).scores, score(Mirrored(), frames).scores
+    assert not np.allclose(plain, mirrored), "the check needs a detector that is not left-right symmetric"
+    np.testing.assert_allclose(score(net, frames, tta="flip").scores, 0.5 * (plain + mirrored), atol=1e-5)
+    with pytest.raises(ValueError, match="tta"):
+        score(net, frames, tta="rotate")
+    # the protocol with tta: the detector file remembers it; the single-pass scores come as a paired control
+    config = {"_target_": "deepswap.detection.SmallDetector", "width": 4}
+    splits = {s: synthetic_split(world, s, 16 if s == "train" else 8, SIZE, {"pseudo:sbi": "sbi"}, 0)
+              for s in ("train", "val", "test")}  # fmt: skip
+    result = run(instantiate(OmegaConf.create(config)), config, splits.__getitem__, tmp_path, steps=2,
+                 batch_size=8, eval_every=2, tta="flip")  # fmt: skip
+    assert result["tta"] == "flip" and load_detector(tmp_path / "checkpoints" / "best.pt")[1]["tta"] == "flip"
+    assert (tmp_path / "test_frames_single_pass.csv").is_file() and (tmp_path / "test_frames.csv").is_file()

@@ -105,17 +105,37 @@ class Scores:
         return out
 
 
+TTA = (None, "flip")
+
+
+def check_tta(tta) -> str | None:
+    """``tta``: None (one pass) or ``"flip"``, else a clear error."""
+    if tta not in TTA:
+        raise ValueError(f"test-time augmentation (tta) must be null or 'flip', got {tta!r}")
+    return tta
+
+
 @torch.no_grad()
 def score(
-    net: nn.Module, frames: FrameSet, batch_size: int = 64, device: str = "cpu", workers: int = 0
+    net: nn.Module,
+    frames: FrameSet,
+    batch_size: int = 64,
+    device: str = "cpu",
+    workers: int = 0,
+    tta: str | None = None,
 ) -> Scores:
-    """Logits of every readable frame of ``frames`` (network in eval mode); unreadable ones are counted."""
+    """Logits of every readable frame of ``frames`` (network in eval mode); unreadable ones are counted.
+    ``tta="flip"``: the mean logit of each frame and its left-right mirror image."""
     net.eval()
     out, idx = [], []
     for batch in DataLoader(frames, batch_size, shuffle=False, num_workers=workers):
         ok = batch["ok"]
         if ok.any():
-            out.append(net(batch["image"][ok].to(device)).float().cpu())
+            x = batch["image"][ok].to(device)
+            logits = net(x).float()
+            if check_tta(tta) == "flip":
+                logits = 0.5 * (logits + net(x.flip(-1)).float())
+            out.append(logits.cpu())
             idx.append(batch["index"][ok])
     index = torch.cat(idx).numpy() if idx else np.zeros(0, np.int64)
     return Scores(
@@ -272,6 +292,7 @@ def fit(
     pseudo_families: tuple[str, ...] | list[str] = (),
     ema: float | None = None,
     hflip: float = 0.0,
+    tta: str | None = None,
 ) -> dict:
     """Train ``net`` on ``train``; select on ``val``. Returns ``{best_step, best, history}``; ``history``
     is a list of ``{step, <val metrics>}``. ``postprocess``: :class:`PostProcess` kwargs, drawn per image
@@ -281,7 +302,7 @@ def fit(
     every frame equally likely. ``ema``: a decay in (0, 1): validate, select and save an exponential
     moving average of the weights instead of the live ones (:class:`WeightAverage`); None: off.
     ``hflip``: the probability of a left-right flip per training image, both classes
-    (:func:`random_hflip`)."""
+    (:func:`random_hflip`). ``tta``: how validation scores frames (:func:`score`)."""
     out_dir = Path(out_dir)
     (out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     if len(train) < batch_size:
@@ -289,7 +310,7 @@ def fit(
     net.to(device).train()
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=weight_decay)
     average = WeightAverage(net, check_ema(ema)) if ema is not None else None
-    hflip = check_hflip(hflip)
+    hflip, tta = check_hflip(hflip), check_tta(tta)
     post = PostProcess(**postprocess) if postprocess else None
     g = torch.Generator().manual_seed(seed + 1)
     weights = (
@@ -314,7 +335,7 @@ def fit(
         if step % eval_every and step != steps:
             continue
         kept = average.model if average is not None else net
-        metrics = score(kept, val, 2 * batch_size, device, workers).metrics()
+        metrics = score(kept, val, 2 * batch_size, device, workers, tta).metrics()
         net.train()
         value = metrics.get(select, float("nan"))
         ckpt = save_detector(
@@ -353,19 +374,23 @@ def run(
     train, val = split("train"), split("val")
     selection = fit(net, train, val, out_dir, net_config, **fit_kwargs)
     device, bs = fit_kwargs.get("device", "cpu"), 2 * fit_kwargs.get("batch_size", 32)
+    tta = fit_kwargs.get("tta")
     best_path = out_dir / "checkpoints" / "best.pt"
     net, meta = load_detector(best_path, device)
-    val_scores = score(net, val, bs, device)
+    val_scores = score(net, val, bs, device, tta=tta)
     t = fix_threshold(val_scores.labels, val_scores.scores, threshold_rule, fpr)
     threshold = {"value": t, "rule": threshold_rule, "fpr": fpr if threshold_rule == "fpr" else None,
                  "fixed_on": "val"}  # fmt: skip
     extra = {k: v for k, v in meta.items() if k not in ("format", "config", "step", "path")}
-    save_detector(best_path, net, net_config, meta["step"], **{**extra, "threshold": threshold})
+    save_detector(best_path, net, net_config, meta["step"], **{**extra, "threshold": threshold, "tta": tta})
     test_set = split("test")  # built only now: nothing above can depend on it
-    test_scores = score(net, test_set, bs, device)
+    test_scores = score(net, test_set, bs, device, tta=tta)
+    if tta is not None:  # the same detector's single-pass scores, a paired control for the augmentation
+        write_scores_csv(out_dir / "test_frames_single_pass.csv", score(net, test_set, bs, device), test_set)
     result = {
         "selection": {k: v for k, v in selection.items() if k != "history"},
         "threshold": threshold,
+        "tta": tta,
         "val": val_scores.metrics(t),
         "test": test_scores.metrics(t),
         "test_problems": test_set.problems,
