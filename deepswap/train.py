@@ -60,6 +60,7 @@ def _detector_kwargs(cfg: DictConfig) -> dict:
         pseudo=OmegaConf.to_container(det.pseudo) if det.get("pseudo") else None,
         sbi=OmegaConf.to_container(det.sbi) if det.get("sbi") else None,
         ema_half_life_kimg=det.get("ema_half_life_kimg"),
+        hflip=det.get("hflip", 0.0),
     )
     return {
         "detector": _detector_net(cfg),

@@ -200,6 +200,9 @@ def test_detector_pretrain_settings_are_checked_before_any_work(cfg_factory):
     with pytest.raises(ValueError, match="weight-average decay"):
         check_pretrain({"ema": 1.0})
     assert check_pretrain({"ema": 0.999})["ema"] == 0.999
+    with pytest.raises(ValueError, match="hflip"):
+        check_pretrain({"hflip": -0.1})
+    assert check_pretrain({"hflip": 0.5})["hflip"] == 0.5
     with pytest.raises(UsageError, match="unknown detector.pretrain key"):
         detector_mode(cfg_factory(["detector=small", "+detector.pretrain.stepz=1"]))
 
@@ -278,3 +281,16 @@ def test_detector_weight_average_is_what_snapshots_and_checkpoints_hand_out(cfg_
     with open_dict(again):
         again.paths.output_dir = str(run.parent / "again")
     assert train(again)[1]["module"].detector_ema is not None
+
+
+def test_detector_batch_flips_images_of_both_classes_when_asked():
+    from deepswap.detection.postprocess import quantize
+    from deepswap.training.detector_step import CoTraining
+
+    reals, swaps = torch.rand(2, 3, 8, 8) * 2 - 1, torch.rand(3, 3, 8, 8) * 2 - 1
+    plain, labels = CoTraining(replay={"share": 0.0}).batch(reals, swaps)
+    flipped, same_labels = CoTraining(replay={"share": 0.0}, hflip=1.0).batch(reals, swaps)
+    assert torch.equal(plain, quantize(torch.cat([reals, swaps])))
+    assert torch.equal(flipped, plain.flip(-1)) and torch.equal(labels, same_labels)
+    with pytest.raises(ValueError, match="hflip"):
+        CoTraining(hflip=2.0)

@@ -24,15 +24,15 @@ from torch import nn
 log = logging.getLogger(__name__)
 
 KINDS = ("sbi", "autoencoder", "autoencoder_face", "tint")
-PRETRAIN_KEYS = {"steps", "batch_size", "lr", "pairs", "kinds", "seed", "eval_every", "ema"}
+PRETRAIN_KEYS = {"steps", "batch_size", "lr", "pairs", "kinds", "seed", "eval_every", "ema", "hflip"}
 
 
 def check_pretrain(settings: dict | None) -> dict:
     """Validated ``detector.pretrain`` settings with defaults (``steps: 0`` = off)."""
-    from deepswap.detection.train_detector import check_ema
+    from deepswap.detection.train_detector import check_ema, check_hflip
 
     s = {"steps": 0, "batch_size": 32, "lr": 1e-3, "pairs": 2048, "kinds": list(KINDS), "seed": 0,
-         "eval_every": 250, "ema": None, **(settings or {})}  # fmt: skip
+         "eval_every": 250, "ema": None, "hflip": 0.0, **(settings or {})}  # fmt: skip
     unknown = set(s) - PRETRAIN_KEYS
     if unknown:
         raise ValueError(
@@ -46,7 +46,7 @@ def check_pretrain(settings: dict | None) -> dict:
     for key in ("steps", "batch_size", "pairs", "eval_every"):
         if int(s[key]) < 0 or (key != "steps" and int(s[key]) == 0):
             raise ValueError(f"detector.pretrain.{key} must be a positive integer, got {s[key]}")
-    s["ema"] = check_ema(s["ema"])
+    s["ema"], s["hflip"] = check_ema(s["ema"]), check_hflip(s["hflip"])
     return s
 
 
@@ -73,8 +73,9 @@ def pretrain_detector(
     from deepswap.training.identity import config_hash
 
     s = check_pretrain(settings)
+    keyed = {k: v for k, v in s.items() if k != "hflip" or v}  # no flips: the cache key of older runs
     key = {"net": net_config, "world": world_config, "size": int(size), "sbi": sbi_options or {},
-           "settings": s, "code": _code_digest()}  # fmt: skip
+           "settings": keyed, "code": _code_digest()}  # fmt: skip
     path = Path(cache_dir).expanduser() / f"{config_hash(key)}.pt"
     if path.is_file():
         log.info("co-trained detector: pre-trained weights loaded from cache %s", path)
@@ -92,7 +93,8 @@ def pretrain_detector(
     with tempfile.TemporaryDirectory() as tmp:
         result = fit(net, train, val, tmp, net_config, steps=int(s["steps"]), batch_size=int(s["batch_size"]),
                      lr=float(s["lr"]), eval_every=int(s["eval_every"]), seed=int(s["seed"]),
-                     ema=s["ema"], log=lambda m: log.info("detector pre-training: %s", m))  # fmt: skip
+                     ema=s["ema"], hflip=s["hflip"],
+                     log=lambda m: log.info("detector pre-training: %s", m))  # fmt: skip
         state_dict = load_detector(Path(tmp) / "checkpoints" / "best.pt")[0].state_dict()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = path.with_suffix(".tmp")

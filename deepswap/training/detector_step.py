@@ -22,6 +22,7 @@ from deepswap.detection.metrics import evasion_rate, roc_auc
 from deepswap.detection.postprocess import PostProcess, quantize
 from deepswap.detection.replay import ReplayBuffer
 from deepswap.detection.sbi import check_sbi_options
+from deepswap.detection.train_detector import check_hflip, random_hflip
 
 log = logging.getLogger(__name__)
 MODES = ("off", "observer", "adversarial")
@@ -53,6 +54,7 @@ class CoTraining:
             It starts from the warm start's weights (``detector.pretrain``), so after ``k`` kimg it
             still holds ``0.5 ** (k / half_life)`` of them: a weight-space ensemble of the
             pseudo-fake detector and the co-trained one (WiSE-FT, Wortsman et al. 2022). None: off.
+        hflip: probability of a left-right flip of each image of the detector's batch, both classes.
     """
 
     def __init__(
@@ -67,7 +69,9 @@ class CoTraining:
         pseudo: dict | None = None,
         sbi: dict | None = None,
         ema_half_life_kimg: float | None = None,
+        hflip: float = 0.0,
     ) -> None:
+
         if mode not in MODES or mode == "off":
             raise ValueError(f"detector mode {mode!r} needs a detector; use one of {MODES[1:]}")
         replay = {"capacity": 1024, "share": 0.5, "as_uint8": True, "in_checkpoint": True, **(replay or {})}
@@ -89,6 +93,7 @@ class CoTraining:
             )
         self.ema_half_life_kimg = None if ema_half_life_kimg is None else float(ema_half_life_kimg)
         self.sbi_rng = torch.Generator().manual_seed(int(seed) + 9173)
+        self.hflip, self.flip_rng = check_hflip(hflip), torch.Generator().manual_seed(int(seed) + 4111)
         self.sbi_options = check_sbi_options(sbi)
         self.mode = mode
         self.evasion_weight = float(evasion_weight) if mode == "adversarial" else 0.0
@@ -153,7 +158,7 @@ class CoTraining:
             ]
         )
         labels = torch.cat([reals.new_zeros(len(reals)), reals.new_ones(len(fakes))]).float()
-        return images, labels
+        return random_hflip(images, self.hflip, self.flip_rng), labels
 
     @staticmethod
     def loss(logits: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
