@@ -277,6 +277,13 @@ def test_scoring_a_given_detector_on_every_family_without_training(world, tmp_pa
     assert "mine (as trained) AUC" in to_markdown(result)
     rows = (tmp_path / "out" / "scored_mine.csv").read_text().splitlines()
     assert rows[0] == "video,path,frame,label,score" and len(rows) == 1 + 16 + 2 * 16  # reals + 2 families
+    flip = lofo(world, families, net_cfg, tmp_path / "tta", SIZE, {"train": 8, "val": 8, "test": 16},
+                score={"mine": str(tmp_path / "det.pt")}, folds=False, resamples=10,
+                fit_kwargs={"tta": "flip"})  # fmt: skip
+    single = (tmp_path / "tta" / "scored_mine_single_pass.csv").read_text()
+    assert single == (tmp_path / "out" / "scored_mine.csv").read_text(), "the same frames, scored once"
+    assert (tmp_path / "tta" / "scored_mine.csv").read_text() != single
+    assert flip["scored"]["mine"]["sbi"]["auc"] != result["scored"]["mine"]["sbi"]["auc"]
 
 
 def test_pseudo_share_weights_keep_the_pseudo_fakes_share_whatever_the_families():

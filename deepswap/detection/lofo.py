@@ -209,7 +209,7 @@ def lofo(
     splits = build_splits(world, families, pseudo, size, pairs, seed, device, log, names, sbi_options)
     result: dict = {"families": families, "pseudo": pseudo, "pairs": pairs, "detector": {}, "probe": None}
     result["scored"] = score_rows(
-        score or {}, splits["test"], families, fpr, resamples, seed, device, log, out
+        score or {}, splits["test"], families, fpr, resamples, seed, device, log, out, fit_kwargs.get("tta")
     )
     held_out = [f for f in families if holdout is None or f in holdout] if folds else []
     for held in held_out:
@@ -254,18 +254,24 @@ def load_any_detector(path: str | Path, device: str = "cpu") -> nn.Module:
 
 
 def score_rows(
-    detectors: dict[str, str], test: FrameSet, families, fpr, resamples, seed, device, log, out_dir=None
+    detectors: dict[str, str], test: FrameSet, families, fpr, resamples, seed, device, log, out_dir=None,
+    tta: str | None = None,
 ):  # fmt: skip
     """``{name: {family: bootstrap row}}`` of detectors trained elsewhere, on each family's test fakes;
-    with ``out_dir``, each one's per-frame scores in ``scored_<name>.csv`` (for paired comparisons)."""
+    with ``out_dir``, each one's per-frame scores in ``scored_<name>.csv`` (for paired comparisons; with
+    ``tta``, the single-pass scores too, in ``scored_<name>_single_pass.csv``)."""
     from deepswap.detection.train_detector import score, write_scores_csv
 
     out = {}
     fam = np.asarray([family_of(f) for f in test.frames])
     for name, path in detectors.items():
-        s = score(load_any_detector(path, device), test, 128, device)
+        net = load_any_detector(path, device)
+        s = score(net, test, 128, device, tta=tta)
         if out_dir is not None:
             write_scores_csv(Path(out_dir) / f"scored_{name}.csv", s, test)
+            if tta is not None:
+                single = score(net, test, 128, device)
+                write_scores_csv(Path(out_dir) / f"scored_{name}_single_pass.csv", single, test)
         f_of = fam[s.index]
         out[name] = {}
         for held in families:
