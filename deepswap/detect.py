@@ -38,10 +38,10 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from deepswap.detection.data import FrameSet, ffpp_split, resolve_fakes, synthetic_split
 from deepswap.detection.inference import Prediction, export_onnx
 from deepswap.detection.inference import predict as predict_files
+from deepswap.detection.networks import FlipAverage, check_tta, with_tta
 from deepswap.detection.train_detector import (
     Scores,
     check_ema,
-    check_tta,
     fix_threshold,
     load_detector,
     run,
@@ -215,14 +215,15 @@ def eval_cfg(cfg: DictConfig) -> dict:
     net, meta = load_detector(cfg.checkpoint, cfg.device)
     split = split_factory(OmegaConf.to_container(cfg.data, resolve=True), cfg.device)
     bs = 2 * int(cfg.train.batch_size)
-    # scored as it was validated: the file's test-time augmentation unless tta is set here
-    tta = check_tta(cfg.tta if cfg.get("tta") is not None else meta.get("tta"))
+    # the file's own test-time augmentation is part of the loaded network; tta=flip adds it to any file
+    net = with_tta(net, check_tta(cfg.get("tta")))
+    tta = "flip" if isinstance(net, FlipAverage) else None
     if cfg.threshold.source == "checkpoint":
         if not meta.get("threshold"):
             raise ValueError(f"{cfg.checkpoint} has no saved threshold; use threshold.source=val")
         threshold = meta["threshold"]
     elif cfg.threshold.source == "val":
-        v = score(net, split("val"), bs, cfg.device, tta=tta)
+        v = score(net, split("val"), bs, cfg.device)
         rule, fpr = cfg.threshold.rule, float(cfg.threshold.fpr)
         threshold = {
             "value": fix_threshold(v.labels, v.scores, rule, fpr),
@@ -233,7 +234,7 @@ def eval_cfg(cfg: DictConfig) -> dict:
     else:
         raise ValueError(f"threshold.source must be 'checkpoint' or 'val', got {cfg.threshold.source!r}")
     test = split("test")
-    s: Scores = score(net, test, bs, cfg.device, tta=tta)
+    s: Scores = score(net, test, bs, cfg.device)
     out.mkdir(parents=True, exist_ok=True)
     write_scores_csv(out / "test_frames.csv", s, test)
     result = {

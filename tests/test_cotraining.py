@@ -255,15 +255,18 @@ def test_pretrained_detector_starts_cotraining_from_cached_pseudo_fake_weights(c
 
 def test_detector_weight_average_is_what_snapshots_and_checkpoints_hand_out(cfg_factory):
     from deepswap.detection.arms_race import final_detector
+    from deepswap.detection.networks import FlipAverage
 
     common = ["detector=small", "final_eval.enabled=false", "detector.snapshot_every_kimg=0.016"]
-    cfg = cfg_factory([*common, "total_kimg=0.016", "detector.ema_half_life_kimg=0.01"])
+    cfg = cfg_factory([*common, "total_kimg=0.016", "detector.ema_half_life_kimg=0.01", "detector.tta=flip"])
     _, objects = train(cfg)
     module = objects["module"]
     live, average = _params(module.detector), _params(module.detector_ema.shadow)
     assert any(not torch.equal(live[k], average[k]) for k in live), "the average must lag the live detector"
     run = Path(cfg.paths.output_dir)
-    loaded = _params(final_detector(run / "checkpoints" / "last.ckpt"))
+    handed_out = final_detector(run / "checkpoints" / "last.ckpt")
+    assert isinstance(handed_out, FlipAverage), "detector.tta=flip: checkpoints hand out the flip average"
+    loaded = _params(handed_out.net)
     assert all(torch.equal(loaded[k], average[k]) for k in average)
     snap = torch.load(run / "snapshots" / "det_00000012.pt", weights_only=True)
     assert all(torch.equal(snap[k], average[k]) for k in average)
@@ -274,6 +277,7 @@ def test_detector_weight_average_is_what_snapshots_and_checkpoints_hand_out(cfg_
     with open_dict(plain):
         plain.paths.output_dir = str(run.parent / "plain")
     assert train(plain)[1]["module"].detector_ema is None
+    assert not isinstance(final_detector(run.parent / "plain" / "checkpoints" / "last.ckpt"), FlipAverage)
     again = cfg_factory(
         [*common, "total_kimg=0.032", "detector.ema_half_life_kimg=0.01",
          f"ckpt_path={run.parent / 'plain' / 'checkpoints' / 'last.ckpt'}"]

@@ -23,6 +23,7 @@ from deepswap.detection.manipulations import (
     tint_fakes,
 )
 from deepswap.detection.metrics import bootstrap_detection, roc_auc
+from deepswap.detection.networks import FlipAverage, with_tta
 from deepswap.detection.postprocess import quantize
 from deepswap.detection.train_detector import (
     WeightAverage,
@@ -432,5 +433,9 @@ def test_flip_tta_scores_the_mean_logit_of_each_frame_and_its_mirror(world, tmp_
               for s in ("train", "val", "test")}  # fmt: skip
     result = run(instantiate(OmegaConf.create(config)), config, splits.__getitem__, tmp_path, steps=2,
                  batch_size=8, eval_every=2, tta="flip")  # fmt: skip
-    assert result["tta"] == "flip" and load_detector(tmp_path / "checkpoints" / "best.pt")[1]["tta"] == "flip"
+    loaded, meta = load_detector(tmp_path / "checkpoints" / "best.pt")
+    assert result["tta"] == "flip" and meta["tta"] == "flip" and isinstance(loaded, FlipAverage)
+    assert with_tta(loaded, "flip") is loaded and with_tta(net, None) is net, "wrapping is idempotent"
+    wrapped = score(with_tta(net, "flip"), frames).scores
+    np.testing.assert_allclose(wrapped, 0.5 * (plain + mirrored), atol=1e-5)
     assert (tmp_path / "test_frames_single_pass.csv").is_file() and (tmp_path / "test_frames.csv").is_file()

@@ -47,6 +47,7 @@ from deepswap.detection.crossplay import (
     load_snapshots,
     make_fakes,
 )
+from deepswap.detection.networks import with_tta
 from deepswap.detection.robustness import robustness_sweep, write_table
 from deepswap.utils.runinfo import git_state, sha256
 
@@ -58,7 +59,9 @@ REALS = "targets and sources of the held-out pairs (2N reals vs N swaps)"
 
 def final_detector(checkpoint: str | Path, device: str = "cpu") -> nn.Module:
     """The co-trained detector of a training checkpoint, in eval mode: its weight average
-    (``detector_ema.shadow.``) when the run kept one (``detector.ema_half_life_kimg``), else ``detector.``."""
+    (``detector_ema.shadow.``) when the run kept one (``detector.ema_half_life_kimg``), else
+    ``detector.``; flip-averaged (:class:`~deepswap.detection.networks.FlipAverage`) when the run set
+    ``detector.tta=flip``."""
     from deepswap.inference.model import read_checkpoint
 
     ckpt = read_checkpoint(checkpoint)
@@ -71,6 +74,7 @@ def final_detector(checkpoint: str | Path, device: str = "cpu") -> nn.Module:
         "detector_ema.shadow." if any(k.startswith("detector_ema.shadow.") for k in state) else "detector."
     )
     det.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+    det = with_tta(det, ckpt["deepswap"]["config"]["detector"].get("tta"))  # as the run's config scores it
     return det.eval().to(device)
 
 

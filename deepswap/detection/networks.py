@@ -24,6 +24,35 @@ def check_input(x: Tensor) -> None:
         )
 
 
+class FlipAverage(nn.Module):
+    """Test-time augmentation as a network: the mean logit of each image and its left-right mirror image.
+    Wrapping twice changes nothing (:func:`with_tta`)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: Tensor) -> Tensor:
+        return 0.5 * (self.net(x) + self.net(x.flip(-1)))
+
+
+TTA = (None, "flip")
+
+
+def check_tta(tta) -> str | None:
+    """``tta``: None (one pass) or ``"flip"``, else a clear error."""
+    if tta not in TTA:
+        raise ValueError(f"test-time augmentation (tta) must be null or 'flip', got {tta!r}")
+    return tta
+
+
+def with_tta(net: nn.Module, tta: str | None) -> nn.Module:
+    """``net`` scored with test-time augmentation ``tta`` (None, or already flip-averaged: as it is)."""
+    if check_tta(tta) is None or isinstance(net, FlipAverage):
+        return net
+    return FlipAverage(net)
+
+
 def conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     """3x3 conv + BatchNorm + ReLU."""
     return nn.Sequential(

@@ -32,6 +32,7 @@ from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
 
 from deepswap.detection.data import FrameSet, family_of
 from deepswap.detection.metrics import aggregate_videos, frame_metrics, roc_auc, roc_curve, threshold_at_fpr
+from deepswap.detection.networks import FlipAverage, check_tta, with_tta
 from deepswap.detection.postprocess import PostProcess, quantize
 
 DETECTOR_FORMAT = 1
@@ -39,9 +40,11 @@ THRESHOLD_RULES = ("fpr", "eer", "logit0")
 
 
 def save_detector(path: str | Path, net: nn.Module, config: dict, step: int, **extra) -> Path:
-    """Write a detector file: weights, the network's ``_target_`` config, the step, and ``extra``."""
+    """Write a detector file: weights, the network's ``_target_`` config, the step, and ``extra`` (a
+    flip-averaged network is saved as its inner network; ``tta="flip"`` in ``extra`` restores the wrapper)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    net = net.net if isinstance(net, FlipAverage) else net
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
     torch.save(
         {"format": DETECTOR_FORMAT, "state_dict": state, "config": config, "step": step, **extra}, path
@@ -52,7 +55,8 @@ def save_detector(path: str | Path, net: nn.Module, config: dict, step: int, **e
 def load_detector(
     path: str | Path, device: str = "cpu", config: dict | None = None
 ) -> tuple[nn.Module, dict]:
-    """A detector file (or a co-training snapshot) -> ``(network in eval mode, metadata)``.
+    """A detector file (or a co-training snapshot) -> ``(network in eval mode, metadata)``. A file saved
+    with ``tta="flip"`` comes back flip-averaged (:class:`~deepswap.detection.networks.FlipAverage`).
 
     The file holds ``{"state_dict", "config", "step", ...}``, or a bare state_dict when ``config`` (the
     network's ``_target_`` config) is given separately.
@@ -76,6 +80,7 @@ def load_detector(
         )
     net = instantiate(OmegaConf.create(config))
     net.load_state_dict(meta.pop("state_dict"))
+    net = with_tta(net, meta.get("tta"))  # the test-time augmentation it was validated with
     return net.eval().to(device), {**meta, "config": config, "path": str(path.resolve())}
 
 
@@ -105,16 +110,6 @@ class Scores:
         return out
 
 
-TTA = (None, "flip")
-
-
-def check_tta(tta) -> str | None:
-    """``tta``: None (one pass) or ``"flip"``, else a clear error."""
-    if tta not in TTA:
-        raise ValueError(f"test-time augmentation (tta) must be null or 'flip', got {tta!r}")
-    return tta
-
-
 @torch.no_grad()
 def score(
     net: nn.Module,
@@ -126,16 +121,12 @@ def score(
 ) -> Scores:
     """Logits of every readable frame of ``frames`` (network in eval mode); unreadable ones are counted.
     ``tta="flip"``: the mean logit of each frame and its left-right mirror image."""
-    net.eval()
+    net = with_tta(net, tta).eval()
     out, idx = [], []
     for batch in DataLoader(frames, batch_size, shuffle=False, num_workers=workers):
         ok = batch["ok"]
         if ok.any():
-            x = batch["image"][ok].to(device)
-            logits = net(x).float()
-            if check_tta(tta) == "flip":
-                logits = 0.5 * (logits + net(x.flip(-1)).float())
-            out.append(logits.cpu())
+            out.append(net(batch["image"][ok].to(device)).float().cpu())
             idx.append(batch["index"][ok])
     index = torch.cat(idx).numpy() if idx else np.zeros(0, np.int64)
     return Scores(

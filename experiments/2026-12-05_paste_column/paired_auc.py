@@ -24,7 +24,8 @@ def read(path: str, family: str | None = None) -> dict[str, tuple[int, float]]:
     return {r["video"]: (int(r["label"]), float(r["score"])) for r in keep}
 
 
-def main(path_a: str, path_b: str, family: str | None = None, resamples: int = 1000, seed: int = 0) -> None:
+def paired(path_a: str, path_b: str, family: str | None = None, resamples: int = 1000, seed: int = 0):
+    """``(AUC A, AUC B, B - A, lo, hi)`` on the frames both files score (the reals and ``family``'s fakes)."""
     a, b = read(path_a, family), read(path_b, family)
     if set(a) != set(b):
         raise SystemExit("the two files score different frames; compare runs on the same test split")
@@ -39,7 +40,12 @@ def main(path_a: str, path_b: str, family: str | None = None, resamples: int = 1
         i = np.r_[rng.choice(reals, len(reals)), rng.choice(fakes, len(fakes))]
         boot.append(roc_auc(y[i], sb[i]) - roc_auc(y[i], sa[i]))
     lo, hi = np.percentile(boot, [2.5, 97.5])
-    print(f"AUC A {roc_auc(y, sa):.3f}  B {roc_auc(y, sb):.3f}  B - A {diff:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+    return roc_auc(y, sa), roc_auc(y, sb), diff, lo, hi
+
+
+def main(path_a: str, path_b: str, family: str | None = None) -> None:
+    auc_a, auc_b, diff, lo, hi = paired(path_a, path_b, family)
+    print(f"AUC A {auc_a:.3f}  B {auc_b:.3f}  B - A {diff:+.3f} [{lo:+.3f}, {hi:+.3f}]")
 
 
 if __name__ == "__main__":
