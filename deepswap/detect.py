@@ -136,7 +136,7 @@ def train_cfg(cfg: DictConfig) -> dict:
         eval_every=int(t.eval_every), select=t.select, seed=int(cfg.seed), device=cfg.device,
         workers=int(t.workers), meta={"size": int(data["size"]), "data": data},
         postprocess=post, pseudo_share=_pseudo_share(cfg), pseudo_families=list(cfg.recipe.pseudo_fakes),
-        ema=_ema(cfg), hflip=_hflip(cfg), tta=check_tta(cfg.get("tta")),
+        ema=_ema(cfg), hflip=_hflip(cfg), tta=_tta(cfg),
     )  # fmt: skip
     result["provenance"] = _provenance(cfg, t0)
     (out / "results.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
@@ -170,6 +170,12 @@ def _hflip(cfg: DictConfig) -> float:
     return check_hflip(p if p is not None else cfg.train.get("hflip", 0.0))
 
 
+def _tta(cfg: DictConfig) -> str | None:
+    """Test-time augmentation: ``recipe.tta``, else ``tta`` (checked before any data is built)."""
+    tta = cfg.recipe.get("tta")
+    return check_tta(tta if tta is not None else cfg.get("tta"))
+
+
 def _sbi_options(cfg: DictConfig) -> dict | None:
     """The recipe's self-blend options (``recipe.sbi``), if any."""
     sbi = cfg.recipe.get("sbi")
@@ -191,7 +197,7 @@ def lofo_cfg(cfg: DictConfig) -> dict:
     fit_kwargs = dict(
         steps=int(t.steps), batch_size=int(t.batch_size), lr=float(t.lr), weight_decay=float(t.weight_decay),
         eval_every=int(t.eval_every), select=t.select, workers=int(t.workers), postprocess=_postprocess(cfg),
-        pseudo_share=_pseudo_share(cfg), ema=_ema(cfg), hflip=_hflip(cfg), tta=check_tta(cfg.get("tta")),
+        pseudo_share=_pseudo_share(cfg), ema=_ema(cfg), hflip=_hflip(cfg), tta=_tta(cfg),
     )  # fmt: skip
     holdout = [str(h) for h in cfg.lofo.holdout] if cfg.lofo.get("holdout") else None
     result = lofo(

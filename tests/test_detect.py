@@ -412,6 +412,9 @@ def test_threshold_rules():
         fix_threshold(y, s, "median")
 
 
+GENERALISE_HFLIP, GENERALISE_TTA = 0.0, None  # configs/detect_recipe/generalise.yaml
+
+
 def test_the_weight_average_comes_from_the_recipe_else_train_and_is_checked():
     from deepswap.detect import _ema
 
@@ -420,3 +423,18 @@ def test_the_weight_average_comes_from_the_recipe_else_train_and_is_checked():
     assert _ema(detect.compose_config("train", ["detect_recipe=none", "train.ema=0.99"])) == 0.99
     with pytest.raises(ValueError, match="weight-average decay"):
         _ema(detect.compose_config("lofo", ["detect_recipe=generalise", "recipe.ema=1.5"]))
+
+
+def test_flips_and_test_time_flips_come_from_the_recipe_else_the_top_level_and_are_checked():
+    from deepswap.detect import _hflip, _tta
+
+    none = detect.compose_config("train", ["detect_recipe=none"])
+    assert _hflip(none) == 0.0 and _tta(none) is None
+    assert _hflip(detect.compose_config("train", ["detect_recipe=none", "train.hflip=0.3"])) == 0.3
+    assert _tta(detect.compose_config("train", ["detect_recipe=none", "tta=flip"])) == "flip"
+    generalise = detect.compose_config("lofo", ["detect_recipe=generalise"])
+    assert _hflip(generalise) == GENERALISE_HFLIP and _tta(generalise) == GENERALISE_TTA
+    with pytest.raises(ValueError, match="hflip"):
+        _hflip(detect.compose_config("lofo", ["detect_recipe=generalise", "recipe.hflip=1.5"]))
+    with pytest.raises(ValueError, match="tta"):
+        _tta(detect.compose_config("lofo", ["detect_recipe=generalise", "recipe.tta=rotate"]))
