@@ -412,7 +412,7 @@ def test_threshold_rules():
         fix_threshold(y, s, "median")
 
 
-GENERALISE_HFLIP, GENERALISE_TTA = 0.0, None  # configs/detect_recipe/generalise.yaml
+GENERALISE_HFLIP, GENERALISE_TTA = 0.5, "flip"  # configs/detect_recipe/generalise.yaml
 
 
 def test_the_weight_average_comes_from_the_recipe_else_train_and_is_checked():
