@@ -267,7 +267,8 @@ def test_scoring_a_given_detector_on_every_family_without_training(world, tmp_pa
     from deepswap.detection.train_detector import save_detector
 
     net_cfg = {"_target_": "deepswap.detection.SmallDetector", "width": 4}
-    save_detector(tmp_path / "det.pt", instantiate(net_cfg), net_cfg, 0, size=SIZE)
+    net = instantiate(net_cfg)
+    save_detector(tmp_path / "det.pt", net, net_cfg, 0, size=SIZE)
     families = {"sbi": ["sbi"], "paste": ["paste_alpha"]}
     result = lofo(world, families, net_cfg, tmp_path / "out", SIZE, {"train": 8, "val": 8, "test": 16},
                   score={"mine": str(tmp_path / "det.pt")}, folds=False, resamples=10)  # fmt: skip
@@ -285,6 +286,13 @@ def test_scoring_a_given_detector_on_every_family_without_training(world, tmp_pa
     assert single == (tmp_path / "out" / "scored_mine.csv").read_text(), "the same frames, scored once"
     assert (tmp_path / "tta" / "scored_mine.csv").read_text() != single
     assert flip["scored"]["mine"]["sbi"]["auc"] != result["scored"]["mine"]["sbi"]["auc"]
+    # a file saved flip-averaged scores flip-averaged, and its control is still a true single pass
+    save_detector(tmp_path / "det_tta.pt", net, net_cfg, 0, size=SIZE, tta="flip")
+    lofo(world, families, net_cfg, tmp_path / "file_tta", SIZE, {"train": 8, "val": 8, "test": 16},
+         score={"mine": str(tmp_path / "det_tta.pt")}, folds=False, resamples=10)  # fmt: skip
+    assert (tmp_path / "file_tta" / "scored_mine_single_pass.csv").read_text() == single
+    flipped = (tmp_path / "tta" / "scored_mine.csv").read_text()
+    assert (tmp_path / "file_tta" / "scored_mine.csv").read_text() == flipped
 
 
 def test_pseudo_share_weights_keep_the_pseudo_fakes_share_whatever_the_families():

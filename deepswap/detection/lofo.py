@@ -260,6 +260,7 @@ def score_rows(
     """``{name: {family: bootstrap row}}`` of detectors trained elsewhere, on each family's test fakes;
     with ``out_dir``, each one's per-frame scores in ``scored_<name>.csv`` (for paired comparisons; with
     ``tta``, the single-pass scores too, in ``scored_<name>_single_pass.csv``)."""
+    from deepswap.detection.networks import FlipAverage, unwrap_tta
     from deepswap.detection.train_detector import score, write_scores_csv
 
     out = {}
@@ -269,8 +270,8 @@ def score_rows(
         s = score(net, test, 128, device, tta=tta)
         if out_dir is not None:
             write_scores_csv(Path(out_dir) / f"scored_{name}.csv", s, test)
-            if tta is not None:
-                single = score(net, test, 128, device)
+            if tta is not None or isinstance(net, FlipAverage):  # flip-averaged by the file or by tta
+                single = score(unwrap_tta(net), test, 128, device)
                 write_scores_csv(Path(out_dir) / f"scored_{name}_single_pass.csv", single, test)
         f_of = fam[s.index]
         out[name] = {}

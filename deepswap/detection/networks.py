@@ -53,6 +53,11 @@ def with_tta(net: nn.Module, tta: str | None) -> nn.Module:
     return FlipAverage(net)
 
 
+def unwrap_tta(net: nn.Module) -> nn.Module:
+    """The single-pass network inside a flip average (any other network as it is)."""
+    return net.net if isinstance(net, FlipAverage) else net
+
+
 def conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     """3x3 conv + BatchNorm + ReLU."""
     return nn.Sequential(

@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, RandomSampler, WeightedRandomSampler
 
 from deepswap.detection.data import FrameSet, family_of
 from deepswap.detection.metrics import aggregate_videos, frame_metrics, roc_auc, roc_curve, threshold_at_fpr
-from deepswap.detection.networks import FlipAverage, check_tta, with_tta
+from deepswap.detection.networks import check_tta, unwrap_tta, with_tta
 from deepswap.detection.postprocess import PostProcess, quantize
 
 DETECTOR_FORMAT = 1
@@ -44,7 +44,7 @@ def save_detector(path: str | Path, net: nn.Module, config: dict, step: int, **e
     flip-averaged network is saved as its inner network; ``tta="flip"`` in ``extra`` restores the wrapper)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    net = net.net if isinstance(net, FlipAverage) else net
+    net = unwrap_tta(net)
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
     torch.save(
         {"format": DETECTOR_FORMAT, "state_dict": state, "config": config, "step": step, **extra}, path
