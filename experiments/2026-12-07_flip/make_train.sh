@@ -17,10 +17,10 @@ log() { echo "$(date +%T) $*" >> "$OUTDIR/lane.log"; }
 log "start $what $tag $*"
 if [ "$what" = pre ]; then
   $PY "$HERE/../2026-12-06_make_train_paste/pretrained_detector.py" "$OUTDIR/$tag.pt" \
-    paths.cache_dir="$OUTDIR/cache" "$@" > "$OUTDIR/$tag.log" 2>&1 || { log "fail $tag"; exit 1; }
+    paths.cache_dir="${CACHE:-$OUTDIR/cache}" "$@" > "$OUTDIR/$tag.log" 2>&1 || { log "fail $tag"; exit 1; }
   row="$OUTDIR/$tag.pt"
 else
-  $PY -m deepswap.train logger=csv seed=0 paths.cache_dir="$OUTDIR/cache" paths.output_dir="$OUTDIR/$tag" "$@" \
+  $PY -m deepswap.train logger=csv seed=0 paths.cache_dir="${CACHE:-$OUTDIR/cache}" paths.output_dir="$OUTDIR/$tag" "$@" \
     > "$OUTDIR/$tag.log" 2>&1 || { log "fail $tag"; exit 1; }
   row="$OUTDIR/$tag/checkpoints/last.ckpt"
 fi

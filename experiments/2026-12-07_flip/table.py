@@ -3,6 +3,7 @@ differences (flip TTA against a single pass of the same detector; training flips
 
     python table.py /tmp/x131 0:base_s0:hflip_s0 1:base_s1:hflip_s1      # LOFO paste folds
     python table.py --scored /tmp/x131/score_mk mk_base mk_hflip          # make-train detectors, every family
+    python table.py --scored /tmp/x140 score_pre_flip/pre_flip score_pre_flip3k/pre_flip3k   # one folder each
 """
 
 import argparse
@@ -64,24 +65,36 @@ def lofo_tables(out: Path, specs: list[str]) -> None:
 
 
 def scored_tables(out: Path, names: list[str]) -> None:
-    print("| detector | scoring | " + " | ".join(FAMILIES) + " |")
-    print("|---|---|" + "---|" * len(FAMILIES))
-    for name in names:
-        for mode, suffix in (("single pass", "_single_pass"), ("flip TTA", "")):
-            y, s, videos = read_scores(out / f"scored_{name}{suffix}.csv")
+    """``names``: row names whose ``scored_<name>[_single_pass].csv`` lie in ``out``, or ``SUBDIR/NAME`` for
+    ``out/SUBDIR/scored_NAME.csv``. Columns: the families the files hold. Paired rows: each detector
+    against the first, and each detector's flip TTA against its single pass (the same test frames)."""
+    files = {}
+    for spec in names:
+        sub, _, name = spec.rpartition("/")
+        files[name] = {m: out / sub / f"scored_{name}{x}.csv" for m, x in (("single pass", "_single_pass"),
+                                                                           ("flip TTA", ""))}  # fmt: skip
+    first = next(iter(files.values()))["flip TTA"]
+    present = {v.split("/")[2] for v in read_scores(first)[2]}
+    fams = [f for f in FAMILIES if f in present]
+    print("| detector | scoring | " + " | ".join(fams) + " |")
+    print("|---|---|" + "---|" * len(fams))
+    for name, by_mode in files.items():
+        for mode, path in by_mode.items():
+            y, s, videos = read_scores(path)
             fam = np.asarray([v.split("/")[2] for v in videos])
-            keep = {f: (y == 0) | (fam == f) for f in FAMILIES}
-            cells = [cell(bootstrap_detection(y[keep[f]], s[keep[f]])) for f in FAMILIES]
+            keep = {f: (y == 0) | (fam == f) for f in fams}
+            cells = [cell(bootstrap_detection(y[keep[f]], s[keep[f]])) for f in fams]
             print(f"| {name} | {mode} | " + " | ".join(cells) + " |")
-    a, b = names[0], names[-1]
-    print("\n| paired difference | " + " | ".join(FAMILIES) + " |\n|---|" + "---|" * len(FAMILIES))
-    for label, fa, fb in (
-        (f"{b} - {a}, single pass", f"scored_{a}_single_pass.csv", f"scored_{b}_single_pass.csv"),
-        (f"{b} - {a}, flip TTA", f"scored_{a}.csv", f"scored_{b}.csv"),
-        (f"{a}: flip TTA - single pass", f"scored_{a}_single_pass.csv", f"scored_{a}.csv"),
-        (f"{b}: flip TTA - single pass", f"scored_{b}_single_pass.csv", f"scored_{b}.csv"),
-    ):
-        print(f"| {label} | " + " | ".join(diff(str(out / fa), str(out / fb), f) for f in FAMILIES) + " |")
+    a = next(iter(files))
+    rows = []
+    for b in list(files)[1:]:
+        for mode in ("single pass", "flip TTA"):
+            rows.append((f"{b} - {a}, {mode}", files[a][mode], files[b][mode]))
+    for b in files:
+        rows.append((f"{b}: flip TTA - single pass", files[b]["single pass"], files[b]["flip TTA"]))
+    print("\n| paired difference | " + " | ".join(fams) + " |\n|---|" + "---|" * len(fams))
+    for label, fa, fb in rows:
+        print(f"| {label} | " + " | ".join(diff(str(fa), str(fb), f) for f in fams) + " |")
 
 
 if __name__ == "__main__":
