@@ -215,7 +215,9 @@ def test_detector_pretrain_is_the_default_and_is_skipped_with_a_warning_on_real_
     detector and says so, instead of refusing the default configuration."""
     default = cfg_factory([], debug=None)  # the main job's configuration
     assert default.detector.net._target_.endswith("ResNetDetector")
-    assert default.detector.pretrain.steps == 1500
+    assert default.detector.pretrain.steps == 3000
+    det = default.detector
+    assert (det.hflip, det.pretrain.hflip, det.tta, det.ema_half_life_kimg) == (0.5, 0.5, "flip", 4)
     cfg = cfg_factory(["detector=small", "detector.net.width=4", "detector.pretrain.steps=10"])
     assert cfg_factory([]).detector.pretrain.steps == 0  # debug=fast keeps the tests cold
     with open_dict(cfg):
