@@ -202,6 +202,8 @@ def test_detector_pretrain_settings_are_checked_before_any_work(cfg_factory):
     assert check_pretrain({"ema": 0.999})["ema"] == 0.999
     with pytest.raises(ValueError, match="hflip"):
         check_pretrain({"hflip": -0.1})
+    with pytest.raises(ValueError, match="fresh_process must be true or false"):
+        check_pretrain({"fresh_process": "yes"})
     assert check_pretrain({"hflip": 0.5})["hflip"] == 0.5
     with pytest.raises(UsageError, match="unknown detector.pretrain key"):
         detector_mode(cfg_factory(["detector=small", "+detector.pretrain.stepz=1"]))
@@ -230,7 +232,7 @@ def test_detector_pretrain_is_the_default_and_is_skipped_with_a_warning_on_real_
     assert "detector.pretrain.steps=10 skipped" in caplog.text and "starts cold" in caplog.text
 
 
-def test_pretrained_detector_starts_cotraining_from_cached_pseudo_fake_weights(cfg_factory, tmp_path):
+def test_pretrained_detector_starts_cotraining_from_cached_pseudo_fake_weights(cfg_factory, tmp_path, caplog):
     over = ["detector=small", "detector.net.width=4", "detector.pretrain.steps=12",
             "detector.pretrain.pairs=64", "detector.pretrain.batch_size=16", "detector.pretrain.eval_every=6",
             "detector.pretrain.kinds=[sbi]"]  # fmt: skip
@@ -253,6 +255,16 @@ def test_pretrained_detector_starts_cotraining_from_cached_pseudo_fake_weights(c
         cfg.detector.pretrain.steps = 0
     off = _detector_kwargs(cfg)["detector"].state_dict()
     assert not torch.equal(off["head.weight"], warm["head.weight"])
+    # trained in a fresh process: the same cache key (fresh_process is not part of it), the same weights
+    with open_dict(cfg):
+        cfg.detector.pretrain.steps = 12
+        cfg.detector.pretrain.fresh_process = True
+        cfg.paths.cache_dir = str(tmp_path / "child")
+    with caplog.at_level("INFO"):
+        child = _detector_kwargs(cfg)["detector"].state_dict()
+    assert "in a fresh process" in caplog.text and "failed" not in caplog.text, caplog.text
+    assert [p.name for p in (tmp_path / "child" / "detector").glob("*.pt")] == [cached[0].name]
+    assert all(torch.equal(child[k], warm[k]) for k in warm)
 
 
 def test_detector_weight_average_is_what_snapshots_and_checkpoints_hand_out(cfg_factory):

@@ -17,9 +17,6 @@ import hashlib
 import json
 import logging
 import math
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +31,7 @@ from torch import Tensor, nn
 from deepswap.data.augment import build_augment
 from deepswap.models.identity.arcface_head import ArcMarginHead
 from deepswap.models.identity.oracle import oracle_targets
+from deepswap.utils.fresh_process import run_in_fresh_process
 
 log = logging.getLogger(__name__)
 
@@ -411,22 +409,10 @@ def synthetic_identity_encoder(
 
 def _train_in_child(args: dict) -> None:
     """Run :func:`synthetic_identity_encoder` (``args``, plain values) in a child process with
-    busy-waiting OpenMP threads; the child's log lines go to this process's stderr."""
-    code = (
-        "import json, logging, sys\n"
-        "logging.basicConfig(level=logging.INFO, stream=sys.stderr,\n"
-        "    format='[%(asctime)s][%(name)s][%(levelname)s] - %(message)s')\n"
-        "from deepswap.training.identity import synthetic_identity_encoder\n"
-        "synthetic_identity_encoder(**json.loads(sys.stdin.read()))\n"
+    busy-waiting OpenMP threads (:func:`~deepswap.utils.fresh_process.run_in_fresh_process`)."""
+    run_in_fresh_process(
+        "deepswap.training.identity:synthetic_identity_encoder", args, "the identity encoder"
     )
-    env = {**os.environ, "OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": str(torch.get_num_threads())}
-    log.info("training the identity encoder in a fresh process (OMP_WAIT_POLICY=ACTIVE)")
-    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(args), text=True, env=env)
-    if done.returncode != 0:
-        log.warning(
-            "the identity encoder's training process failed (exit %d); training in this process",
-            done.returncode,
-        )
 
 
 def _fit(net: nn.Module, world, spec: dict, augment) -> None:
