@@ -86,7 +86,7 @@ def pretrain_detector(
     from deepswap.training.identity import config_hash
 
     s = check_pretrain(settings)
-    # no flips: the cache key of older runs
+    # how it is computed (NOT_KEYED) stays out of the key, and so do zero flips (older runs' keys hold)
     keyed = {k: v for k, v in s.items() if k not in NOT_KEYED and (k != "hflip" or v)}
     key = {"net": net_config, "world": world_config, "size": int(size), "sbi": sbi_options or {},
            "settings": keyed, "code": _code_digest()}  # fmt: skip
