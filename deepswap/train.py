@@ -89,16 +89,74 @@ def _detector_net(cfg: DictConfig) -> nn.Module:
     elif pre is not None and int(pre.get("steps", 0)) > 0:
         from deepswap.detection.pretrain import pretrain_detector
 
-        state = pretrain_detector(
-            OmegaConf.to_container(det.net, resolve=True),
-            OmegaConf.to_container(cfg.data.world, resolve=True),
-            int(cfg.data.size),
-            OmegaConf.to_container(pre, resolve=True),
-            Path(str(cfg.paths.cache_dir)).expanduser() / "detector",
-            sbi_options=OmegaConf.to_container(det.sbi, resolve=True) if det.get("sbi") else None,
-        )
+        state = pretrain_detector(*_warm_start_args(cfg))
         net.load_state_dict(state)
     return net
+
+
+IDENTITY_TARGET = "deepswap.training.identity.synthetic_identity_encoder"
+
+
+def _untrained_encoders(cfg: DictConfig) -> int:
+    """How many of the run's synthetic identity encoders will train in a fresh process (cache misses)."""
+    from deepswap.training.identity import identity_cache_path
+
+    missing = 0
+    for node in (cfg.get("eval_identity"), cfg.get("identity")):
+        if node is None or node.get("_target_") != IDENTITY_TARGET or not node.get("fresh_process"):
+            continue
+        plain = OmegaConf.to_container(node, resolve=True)
+        kwargs = {k: v for k, v in plain.items() if not k.startswith("_")}
+        missing += not identity_cache_path(**kwargs).is_file()
+    return missing
+
+
+def _warm_start_beside_encoders(cfg: DictConfig):
+    """``(child, encoder threads)`` when the detector's warm start and an identity encoder both train on
+    this run (cache misses, each in a fresh process): the warm start starts now on half of the torch
+    threads, and the encoders get the other half. Neither small network uses 2 threads well, so on the
+    2-core machine this takes about 2 minutes off ``make train`` from an empty cache
+    (experiments/2026-12-07_flip §3). ``None`` otherwise (one process of several, the warm start off or
+    cached, every encoder cached, one thread): each then trains in turn on every thread, as before."""
+    import os
+
+    import torch
+
+    det = cfg.get("detector")
+    pre = det.get("pretrain") if det is not None and detector_mode(cfg) != "off" else None
+    threads = torch.get_num_threads()
+    ranks = (os.environ.get(k, "0") for k in ("RANK", "LOCAL_RANK", "SLURM_PROCID"))
+    if (
+        pre is None
+        or int(pre.get("steps", 0)) <= 0
+        or not pre.get("fresh_process")
+        or cfg.data.get("world") is None
+        or threads < 2
+        or any(r != "0" for r in ranks)
+        or not _untrained_encoders(cfg)
+    ):
+        return None
+    from deepswap.detection.pretrain import start_warm_start
+
+    child = start_warm_start(*_warm_start_args(cfg), threads=threads // 2)
+    if child is None:
+        return None
+    log.info("the detector's warm start trains beside the identity encoders (%d + %d threads)",
+             threads // 2, threads - threads // 2)  # fmt: skip
+    return child, threads - threads // 2
+
+
+def _warm_start_args(cfg: DictConfig) -> tuple:
+    """The positional arguments of :func:`deepswap.detection.pretrain.pretrain_detector` for this run."""
+    det = cfg.detector
+    return (
+        OmegaConf.to_container(det.net, resolve=True),
+        OmegaConf.to_container(cfg.data.world, resolve=True),
+        int(cfg.data.size),
+        OmegaConf.to_container(det.pretrain, resolve=True),
+        Path(str(cfg.paths.cache_dir)).expanduser() / "detector",
+        OmegaConf.to_container(det.sbi, resolve=True) if det.get("sbi") else None,
+    )
 
 
 def _data_overrides(cfg: DictConfig) -> dict:
@@ -113,12 +171,23 @@ def _data_overrides(cfg: DictConfig) -> dict:
 def build_module(cfg: DictConfig) -> FaceSwapModule:
     """Networks, losses and optimisers from the config (the identity encoders may train first)."""
     from deepswap.training.module import FaceSwapModule
+    from deepswap.utils.fresh_process import finished_ok, torch_threads
 
-    eval_identity = instantiate(cfg.eval_identity) if cfg.get("eval_identity") else None
+    warm = _warm_start_beside_encoders(cfg)  # on a fresh machine: both train at once, a core each
+    try:
+        with torch_threads(warm[1] if warm else None):
+            eval_identity = instantiate(cfg.eval_identity) if cfg.get("eval_identity") else None
+            identity_encoder = instantiate(cfg.identity)
+    except BaseException:
+        if warm:
+            warm[0].kill()
+        raise
+    if warm:
+        finished_ok(warm[0], "the detector's warm start")  # on failure, _detector_net trains it again
     module = FaceSwapModule(
         generator=instantiate(cfg.generator),
         discriminator=instantiate(cfg.discriminator),
-        identity_encoder=instantiate(cfg.identity),
+        identity_encoder=identity_encoder,
         eval_identity_encoder=eval_identity,
         adversarial_loss=instantiate(cfg.loss.adversarial),
         loss_weights=OmegaConf.to_container(cfg.loss.weights),

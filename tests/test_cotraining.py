@@ -267,6 +267,41 @@ def test_pretrained_detector_starts_cotraining_from_cached_pseudo_fake_weights(c
     assert all(torch.equal(child[k], warm[k]) for k in warm)
 
 
+def test_warm_start_trains_beside_the_identity_encoders_on_a_fresh_machine(cfg_factory, tmp_path, caplog):
+    """On a cache miss of both, the detector's warm start and the identity encoders train at the same
+    time in child processes, a thread each (make train from an empty cache, experiments/2026-12-07_flip
+    §3): both cache files are written by the children and the module starts from them. With the caches
+    filled, nothing starts beside anything."""
+    over = ["detector=small", "detector.net.width=4", "detector.pretrain.steps=12",
+            "detector.pretrain.pairs=64", "detector.pretrain.batch_size=16", "detector.pretrain.eval_every=6",
+            "detector.pretrain.kinds=[sbi]", "detector.pretrain.fresh_process=true",
+            "identity.fresh_process=true", "eval_identity.fresh_process=true"]  # fmt: skip
+    cfg = cfg_factory(over)
+    with open_dict(cfg):
+        cfg.paths.cache_dir = str(tmp_path)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with caplog.at_level("INFO"):
+            module = build_module(cfg)
+        assert torch.get_num_threads() == 2, "the encoders' thread count is given back"
+    finally:
+        torch.set_num_threads(before)
+    log = caplog.text
+    assert "trains beside the identity encoders (1 + 1 threads)" in log, log
+    assert log.count("in a fresh process (OMP_WAIT_POLICY=ACTIVE, 1 thread(s))") == 3, log
+    assert "failed" not in log and "pre-training 12 steps" not in log, "the parent trained nothing itself"
+    assert len(list((tmp_path / "identity").glob("*.pt"))) == 2
+    cached = list((tmp_path / "detector").glob("*.pt"))
+    assert len(cached) == 1
+    blob = torch.load(cached[0], weights_only=True)["state_dict"]
+    assert all(torch.equal(module.detector.state_dict()[k], v) for k, v in blob.items())
+    caplog.clear()
+    with caplog.at_level("INFO"):
+        build_module(cfg)
+    assert "trains beside" not in caplog.text and "fresh process" not in caplog.text, caplog.text
+
+
 def test_detector_weight_average_is_what_snapshots_and_checkpoints_hand_out(cfg_factory):
     from deepswap.detection.arms_race import final_detector
     from deepswap.detection.networks import FlipAverage

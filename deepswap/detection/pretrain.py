@@ -14,6 +14,7 @@ synthetic world has the face masks SBI needs here; real data starts the detector
 from __future__ import annotations
 
 import logging
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import torch
 from hydra.utils import instantiate
 from torch import nn
 
-from deepswap.utils.fresh_process import run_in_fresh_process
+from deepswap.utils.fresh_process import finished_ok, start_in_fresh_process
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,38 @@ def _code_digest() -> str:
     return files_digest([f for folder in folders for f in sorted(folder.glob("*.py"))])
 
 
+def warm_start_path(
+    net_config: dict, world_config: dict, size: int, settings: dict, cache_dir: str | Path,
+    sbi_options: dict | None = None,
+) -> Path:  # fmt: skip
+    """The cache file of :func:`pretrain_detector` for these arguments (it may not exist yet)."""
+    from deepswap.training.identity import config_hash
+
+    s = check_pretrain(settings)
+    # how it is computed (NOT_KEYED) stays out of the key, and so do zero flips (older runs' keys hold)
+    keyed = {k: v for k, v in s.items() if k not in NOT_KEYED and (k != "hflip" or v)}
+    key = {"net": net_config, "world": world_config, "size": int(size), "sbi": sbi_options or {},
+           "settings": keyed, "code": _code_digest()}  # fmt: skip
+    return Path(cache_dir).expanduser() / f"{config_hash(key)}.pt"
+
+
+def start_warm_start(
+    net_config: dict, world_config: dict, size: int, settings: dict, cache_dir: str | Path,
+    sbi_options: dict | None = None, threads: int = 1,
+) -> subprocess.Popen | None:  # fmt: skip
+    """Start :func:`pretrain_detector` in a child process with ``threads`` torch threads and return it
+    without waiting, so that other set-up work can share the machine; ``None`` when the cache file is
+    already there. The caller waits for the child; :func:`pretrain_detector` then loads its file."""
+    if warm_start_path(net_config, world_config, size, settings, cache_dir, sbi_options).is_file():
+        return None
+    child = dict(net_config=net_config, world_config=world_config, size=int(size), cache_dir=str(cache_dir),
+                 settings={**check_pretrain(settings), "fresh_process": False},
+                 sbi_options=sbi_options)  # fmt: skip
+    return start_in_fresh_process(
+        "deepswap.detection.pretrain:pretrain_detector", child, "the detector's warm start", threads
+    )
+
+
 def pretrain_detector(
     net_config: dict, world_config: dict, size: int, settings: dict, cache_dir: str | Path,
     sbi_options: dict | None = None,
@@ -83,22 +116,15 @@ def pretrain_detector(
     from deepswap.data.synthetic import SyntheticFaceWorld
     from deepswap.detection.data import synthetic_split
     from deepswap.detection.train_detector import fit, load_detector
-    from deepswap.training.identity import config_hash
 
     s = check_pretrain(settings)
-    # how it is computed (NOT_KEYED) stays out of the key, and so do zero flips (older runs' keys hold)
-    keyed = {k: v for k, v in s.items() if k not in NOT_KEYED and (k != "hflip" or v)}
-    key = {"net": net_config, "world": world_config, "size": int(size), "sbi": sbi_options or {},
-           "settings": keyed, "code": _code_digest()}  # fmt: skip
-    path = Path(cache_dir).expanduser() / f"{config_hash(key)}.pt"
+    path = warm_start_path(net_config, world_config, size, s, cache_dir, sbi_options)
     if s["fresh_process"] and not path.is_file():
-        child = dict(net_config=net_config, world_config=world_config, size=int(size),
-                     cache_dir=str(cache_dir), settings={**s, "fresh_process": False},
-                     sbi_options=sbi_options)  # fmt: skip
         # writes the cache file loaded below (or fails, and this process trains)
-        run_in_fresh_process(
-            "deepswap.detection.pretrain:pretrain_detector", child, "the detector's warm start"
-        )
+        child = start_warm_start(net_config, world_config, size, s, cache_dir, sbi_options,
+                                 threads=torch.get_num_threads())  # fmt: skip
+        if child is not None:
+            finished_ok(child, "the detector's warm start")
     if path.is_file():
         log.info("co-trained detector: pre-trained weights loaded from cache %s", path)
         return torch.load(path, map_location="cpu", weights_only=True)["state_dict"]

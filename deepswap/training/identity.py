@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import logging
 import math
@@ -349,30 +350,14 @@ def synthetic_identity_encoder(
     workers share the cores); the encoders' training has no workers and runs 1.5-1.7x faster with
     ``ACTIVE`` on 2 cores. If the child fails, training happens here instead (with a warning).
     """
-    from deepswap.data.synthetic import SyntheticFaceWorld
-
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
     if objective == "supcon" and (views < 2 or batch_size // views < 2):
         raise ValueError(f"supcon needs views >= 2 and batch_size >= 2 * views; got {views}, {batch_size}")
-    spec = {
-        k: _plain(v)
-        for k, v in dict(
-            encoder=encoder, world=world, size=size, objective=objective, steps=steps,
-            batch_size=batch_size, lr=lr, margin=margin, scale=scale, factor_weight=factor_weight,
-            seed=seed, augment=augment, views=views, tau=tau, pool=pool,
-        ).items()
-    }  # fmt: skip
-    if adversarial_eps:  # only when set, so the cache keys of existing encoders stay the same
-        spec["adversarial_eps"] = float(adversarial_eps)
-    child_args = dict(
-        json.loads(json.dumps(spec)), cache_dir=str(cache_dir), adversarial_eps=float(adversarial_eps)
-    )
-    w = SyntheticFaceWorld(**spec["world"])
-    if objective == "factors":
-        spec["encoder"]["num_identity"] = w.num_identity_factors
-    spec["code"] = _code_digest(spec["encoder"].get("_target_"))
-    path = Path(cache_dir).expanduser() / f"{config_hash(spec)}.pt"
+    spec, child_args, w, path = _cache_spec(
+        encoder, world, size, cache_dir, objective, steps, batch_size, lr, margin, scale, factor_weight,
+        seed, augment, views, tau, pool, adversarial_eps,
+    )  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     if fresh_process and not path.is_file():
         _train_in_child(child_args)  # writes the cache file that the code below then loads
@@ -405,6 +390,43 @@ def synthetic_identity_encoder(
         torch.save(payload, tmp)
         tmp.replace(path)
         return net.eval().requires_grad_(False)
+
+
+def _cache_spec(
+    encoder, world, size, cache_dir, objective, steps, batch_size, lr, margin, scale, factor_weight, seed,
+    augment, views, tau, pool, adversarial_eps,
+):  # fmt: skip
+    """(spec, the child process's arguments, the world, the cache file) of one encoder configuration."""
+    from deepswap.data.synthetic import SyntheticFaceWorld
+
+    spec = {
+        k: _plain(v)
+        for k, v in dict(
+            encoder=encoder, world=world, size=size, objective=objective, steps=steps,
+            batch_size=batch_size, lr=lr, margin=margin, scale=scale, factor_weight=factor_weight,
+            seed=seed, augment=augment, views=views, tau=tau, pool=pool,
+        ).items()
+    }  # fmt: skip
+    if adversarial_eps:  # only when set, so the cache keys of existing encoders stay the same
+        spec["adversarial_eps"] = float(adversarial_eps)
+    child_args = dict(
+        json.loads(json.dumps(spec)), cache_dir=str(cache_dir), adversarial_eps=float(adversarial_eps)
+    )
+    w = SyntheticFaceWorld(**spec["world"])
+    if objective == "factors":
+        spec["encoder"]["num_identity"] = w.num_identity_factors
+    spec["code"] = _code_digest(spec["encoder"].get("_target_"))
+    return spec, child_args, w, Path(cache_dir).expanduser() / f"{config_hash(spec)}.pt"
+
+
+def identity_cache_path(**kwargs) -> Path:
+    """The cache file :func:`synthetic_identity_encoder` reads or writes for these keyword arguments (the
+    same as its own); the file may not exist yet."""
+    bound = inspect.signature(synthetic_identity_encoder).bind(**kwargs)
+    bound.apply_defaults()
+    args = dict(bound.arguments)
+    args.pop("fresh_process")
+    return _cache_spec(**args)[3]
 
 
 def _train_in_child(args: dict) -> None:

@@ -13,16 +13,19 @@ import logging
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import torch
 
 log = logging.getLogger(__name__)
 
 
-def run_in_fresh_process(target: str, kwargs: dict, what: str) -> bool:
-    """Call ``target`` (``"package.module:function"``) with ``kwargs`` (JSON values) in a child process with
-    ``OMP_WAIT_POLICY=ACTIVE`` and this process's torch thread count; its log lines go to this process's
-    stderr. False (with a warning naming ``what``) when the child fails: the caller then does the work."""
+def start_in_fresh_process(
+    target: str, kwargs: dict, what: str, threads: int | None = None
+) -> subprocess.Popen:
+    """Start ``target`` (``"package.module:function"``) with ``kwargs`` (JSON values) in a child process
+    with ``OMP_WAIT_POLICY=ACTIVE`` and ``threads`` torch threads (default: this process's count), and
+    return without waiting. Its log lines go to this process's stderr."""
     module, function = target.split(":")
     code = (
         "import json, logging, sys\n"
@@ -31,11 +34,38 @@ def run_in_fresh_process(target: str, kwargs: dict, what: str) -> bool:
         f"from {module} import {function}\n"
         f"{function}(**json.loads(sys.stdin.read()))\n"
     )
-    env = {**os.environ, "OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": str(torch.get_num_threads())}
-    log.info("training %s in a fresh process (OMP_WAIT_POLICY=ACTIVE)", what)
-    done = subprocess.run([sys.executable, "-c", code], input=json.dumps(kwargs), text=True, env=env)
-    if done.returncode != 0:
-        log.warning(
-            "%s: the training process failed (exit %d); training in this process", what, done.returncode
-        )
-    return done.returncode == 0
+    threads = int(threads or torch.get_num_threads())
+    env = {**os.environ, "OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": str(threads)}
+    log.info("training %s in a fresh process (OMP_WAIT_POLICY=ACTIVE, %d thread(s))", what, threads)
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, text=True, env=env)
+    child.stdin.write(json.dumps(kwargs))
+    child.stdin.close()
+    return child
+
+
+def finished_ok(child: subprocess.Popen, what: str) -> bool:
+    """Wait for ``child``; False (with a warning naming ``what``) when it failed."""
+    code = child.wait()
+    if code != 0:
+        log.warning("%s: the training process failed (exit %d); training in this process", what, code)
+    return code == 0
+
+
+def run_in_fresh_process(target: str, kwargs: dict, what: str) -> bool:
+    """Call ``target`` (``"package.module:function"``) with ``kwargs`` (JSON values) in a child process with
+    ``OMP_WAIT_POLICY=ACTIVE`` and this process's torch thread count, and wait for it; its log lines go
+    to this process's stderr. False (with a warning naming ``what``) when the child fails: the caller then
+    does the work."""
+    return finished_ok(start_in_fresh_process(target, kwargs, what), what)
+
+
+@contextmanager
+def torch_threads(n: int | None):
+    """Run the block with ``n`` torch threads (``None``: unchanged), then restore the count."""
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
