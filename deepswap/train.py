@@ -138,7 +138,7 @@ def _warm_start_beside_encoders(cfg: DictConfig):
         return None
     from deepswap.detection.pretrain import start_warm_start
 
-    child = start_warm_start(*_warm_start_args(cfg), threads=threads // 2)
+    child = start_warm_start(*_warm_start_args(cfg), threads=threads // 2, grow_to=threads)
     if child is None:
         return None
     log.info("the detector's warm start trains beside the identity encoders (%d + %d threads)",
@@ -171,7 +171,7 @@ def _data_overrides(cfg: DictConfig) -> dict:
 def build_module(cfg: DictConfig) -> FaceSwapModule:
     """Networks, losses and optimisers from the config (the identity encoders may train first)."""
     from deepswap.training.module import FaceSwapModule
-    from deepswap.utils.fresh_process import finished_ok, torch_threads
+    from deepswap.utils.fresh_process import finished_ok, grow, torch_threads
 
     warm = _warm_start_beside_encoders(cfg)  # on a fresh machine: both train at once, a core each
     try:
@@ -183,6 +183,7 @@ def build_module(cfg: DictConfig) -> FaceSwapModule:
             warm[0].kill()
         raise
     if warm:
+        grow(warm[0])  # the encoders are done: the warm start takes every thread
         finished_ok(warm[0], "the detector's warm start")  # on failure, _detector_net trains it again
     module = FaceSwapModule(
         generator=instantiate(cfg.generator),

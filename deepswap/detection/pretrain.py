@@ -86,18 +86,19 @@ def warm_start_path(
 
 def start_warm_start(
     net_config: dict, world_config: dict, size: int, settings: dict, cache_dir: str | Path,
-    sbi_options: dict | None = None, threads: int = 1,
+    sbi_options: dict | None = None, threads: int = 1, grow_to: int | None = None,
 ) -> subprocess.Popen | None:  # fmt: skip
     """Start :func:`pretrain_detector` in a child process with ``threads`` torch threads and return it
     without waiting, so that other set-up work can share the machine; ``None`` when the cache file is
-    already there. The caller waits for the child; :func:`pretrain_detector` then loads its file."""
+    already there. The caller waits for the child; :func:`pretrain_detector` then loads its file.
+    ``grow_to``: the threads it takes on :func:`deepswap.utils.fresh_process.grow`."""
     if warm_start_path(net_config, world_config, size, settings, cache_dir, sbi_options).is_file():
         return None
     child = dict(net_config=net_config, world_config=world_config, size=int(size), cache_dir=str(cache_dir),
                  settings={**check_pretrain(settings), "fresh_process": False},
                  sbi_options=sbi_options)  # fmt: skip
     return start_in_fresh_process(
-        "deepswap.detection.pretrain:pretrain_detector", child, "the detector's warm start", threads
+        "deepswap.detection.pretrain:pretrain_detector", child, "the detector's warm start", threads, grow_to
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -21,13 +22,21 @@ log = logging.getLogger(__name__)
 
 
 def start_in_fresh_process(
-    target: str, kwargs: dict, what: str, threads: int | None = None
+    target: str, kwargs: dict, what: str, threads: int | None = None, grow_to: int | None = None
 ) -> subprocess.Popen:
     """Start ``target`` (``"package.module:function"``) with ``kwargs`` (JSON values) in a child process
     with ``OMP_WAIT_POLICY=ACTIVE`` and ``threads`` torch threads (default: this process's count), and
-    return without waiting. Its log lines go to this process's stderr."""
+    return without waiting. Its log lines go to this process's stderr. ``grow_to``: the child takes that
+    many threads when :func:`grow` signals it (the work it shared the machine with is done)."""
     module, function = target.split(":")
     code = (
+        "import signal\n"
+        "def _grow(*_):\n"
+        "    import logging, torch\n"
+        f"    torch.set_num_threads({int(grow_to or 0) or 1})\n"
+        "    logging.getLogger(__name__).info('now on %d thread(s)', torch.get_num_threads())\n"
+        "if hasattr(signal, 'SIGUSR1'):\n"
+        "    signal.signal(signal.SIGUSR1, _grow)\n"
         "import json, logging, sys\n"
         "logging.basicConfig(level=logging.INFO, stream=sys.stderr,\n"
         "    format='[%(asctime)s][%(name)s][%(levelname)s] - %(message)s')\n"
@@ -41,6 +50,13 @@ def start_in_fresh_process(
     child.stdin.write(json.dumps(kwargs))
     child.stdin.close()
     return child
+
+
+def grow(child: subprocess.Popen) -> None:
+    """Tell a child started with ``grow_to`` that it may take that many threads now (POSIX; elsewhere it
+    keeps its threads)."""
+    if child.poll() is None and hasattr(signal, "SIGUSR1"):
+        child.send_signal(signal.SIGUSR1)
 
 
 def finished_ok(child: subprocess.Popen, what: str) -> bool:
