@@ -114,10 +114,11 @@ def _untrained_encoders(cfg: DictConfig) -> int:
 def _warm_start_beside_encoders(cfg: DictConfig):
     """``(child, encoder threads)`` when the detector's warm start and an identity encoder both train on
     this run (cache misses, each in a fresh process): the warm start starts now on half of the torch
-    threads, and the encoders get the other half. Neither small network uses 2 threads well, so on the
-    2-core machine this takes about 2 minutes off ``make train`` from an empty cache
-    (experiments/2026-12-07_flip §3). ``None`` otherwise (one process of several, the warm start off or
-    cached, every encoder cached, one thread): each then trains in turn on every thread, as before."""
+    threads, the encoders get the other half, and when they are done the warm start takes every thread
+    (:func:`~deepswap.utils.fresh_process.grow`). On the 2-core machine this took ``make train`` from an
+    empty cache from 913 s to 842 s (experiments/2026-12-07_flip §3; without the growing step, the two
+    side by side on a thread each saved nothing). ``None`` otherwise (one process of several, the warm
+    start off or cached, every encoder cached, one thread): each then trains in turn on every thread."""
     import os
 
     import torch
