@@ -43,6 +43,18 @@ def test_a_run_keeps_last_the_best_k_by_the_headline_and_one_checkpoint_every_n_
     assert kept["detector_cotraining"]["replay"] is None  # replay.in_checkpoint=false
 
 
+def test_a_run_validated_only_at_its_end_keeps_one_last_checkpoint(cfg_factory):
+    """The last batch writes last.ckpt and the closing validation saves "last" again: it must overwrite
+    that file, not add a versioned last-v1.ckpt of 200 MB beside it (the arms-race runs validate once)."""
+    cfg = cfg_factory(["total_kimg=0.032", "val_every_kimg=0.032", "final_eval.enabled=false"])
+    train(cfg)
+    names = sorted(p.name for p in (Path(cfg.paths.output_dir) / "checkpoints").glob("*.ckpt"))
+    assert "last.ckpt" in names and not [n for n in names if n.startswith("last-")], names
+    last = torch.load(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt", map_location="cpu",
+                      weights_only=True)  # fmt: skip
+    assert last["deepswap"]["kimg"] == pytest.approx(0.032)
+
+
 def test_kimg_converts_to_batches_per_process():
     assert kimg_to_batches(2, 16) == 125
     assert kimg_to_batches(2, 16, world_size=4) == 32  # 31.25 rounded up

@@ -90,7 +90,11 @@ class RunCheckpoints(ModelCheckpoint):
         (with a larger budget) would skip the rest of the epoch's data."""
         super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
         if trainer.max_steps > 0 and trainer.global_step >= trainer.max_steps:
-            trainer.save_checkpoint(Path(self.dirpath) / f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}")
+            last = Path(self.dirpath) / f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}"
+            trainer.save_checkpoint(last)
+            # the closing validation's save_last then overwrites this file instead of writing last-v1.ckpt
+            # beside it (a run whose only validation is its last: val_every_kimg = total_kimg)
+            self.last_model_path = str(last)
 
     def on_validation_end(self, trainer, pl_module) -> None:
         super().on_validation_end(trainer, pl_module)
