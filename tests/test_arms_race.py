@@ -18,6 +18,7 @@ from deepswap.detection.arms_race import (
     format_summary,
     load_report,
     main,
+    permutation_p,
     seed_summary,
     welch,
 )
@@ -129,6 +130,19 @@ def test_welch_interval_matches_a_hand_computation():
     assert math.isnan(welch([0.1], [0.2, 0.3])["lo"])
 
 
+def test_permutation_p_counts_relabellings_exactly_and_by_sampling():
+    """Two of three adversarial runs evade and no observer run does (experiments/2026-12-07_ghost_arms_race):
+    4 of the 20 relabellings put both evading runs on one side with one non-evader, and as many on the
+    other side, so the two-sided p is 8/20. A t-interval on such a split is meaningless."""
+    assert permutation_p([0.0, 0.958, 0.961], [0.0, 0.0, 0.0]) == pytest.approx(8 / 20)
+    assert permutation_p([1.0, 1.0, 1.0], [0.0, 0.0, 0.0]) == pytest.approx(2 / 20)  # the most extreme split
+    assert permutation_p([0.5, 0.5], [0.5, 0.5]) == 1.0
+    sampled = permutation_p([1.0] * 5 + [0.0] * 5, [0.0] * 10, max_exact=1000)  # 184,756 exact; 1000 drawn
+    exact = permutation_p([1.0] * 5 + [0.0] * 5, [0.0] * 10)
+    assert exact == pytest.approx(0.0325, abs=1e-3) and abs(sampled - exact) < 0.02
+    assert math.isnan(permutation_p([], [0.1]))
+
+
 def _fake_report(evasion: np.ndarray, modes: list[str], l1: list[float]) -> dict:
     names = [f"{m}_s{i}" for i, m in enumerate(modes)]
     auc = 1.0 - evasion.T  # any (det, gen) matrix in [0, 1]
@@ -162,6 +176,8 @@ def test_seed_summary_uses_only_the_foreign_panel_and_compares_modes():
     assert diff["evasion_foreign"]["significant"] and diff["gt_l1"]["diff"] == pytest.approx(0.03)
     md = format_summary(s)
     assert "evasion vs foreign panel (all)" in md and "adversarial - observer" in md and "*" in md
+    assert diff["evasion_foreign"]["perm_p"] == pytest.approx(2 / 6)  # per-run 0.6, 0.62 against 0.2, 0.22
+    assert "; p = 0.333" in md  # 2 + 2 runs: the most extreme of 6 relabellings, two-sided
 
 
 def test_cli_writes_the_same_report(runs, tmp_path):
