@@ -33,6 +33,14 @@ def test_a_child_starts_on_its_threads_and_takes_more_when_told(tmp_path, monkey
     )
     assert finished_ok(not_told, "a test child") and out.read_text().split() == ["1", "1"]
     grow(not_told)  # a finished child: nothing to signal, no error
+    started_without = start_in_fresh_process(
+        "fresh_process_helper:report_threads", {"path": str(out), "seconds": 2.0}, "a test child", threads=1
+    )
+    deadline = time.time() + 60
+    while out.read_text().split() != ["1"] and time.time() < deadline:
+        time.sleep(0.05)
+    grow(started_without)  # no grow_to: the signal changes nothing and does not kill it
+    assert finished_ok(started_without, "a test child") and out.read_text().split() == ["1", "1"]
 
 
 def test_torch_threads_restores_the_count():

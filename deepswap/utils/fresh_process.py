@@ -27,13 +27,14 @@ def start_in_fresh_process(
     """Start ``target`` (``"package.module:function"``) with ``kwargs`` (JSON values) in a child process
     with ``OMP_WAIT_POLICY=ACTIVE`` and ``threads`` torch threads (default: this process's count), and
     return without waiting. Its log lines go to this process's stderr. ``grow_to``: the child takes that
-    many threads when :func:`grow` signals it (the work it shared the machine with is done)."""
+    many threads when :func:`grow` signals it (the work it shared the machine with is done); without it, a
+    signal leaves the child as it is."""
     module, function = target.split(":")
     code = (
         "import signal\n"
         "def _grow(*_):\n"
         "    import logging, torch\n"
-        f"    torch.set_num_threads({int(grow_to or 0) or 1})\n"
+        f"    {f'torch.set_num_threads({int(grow_to)})' if grow_to else 'pass'}\n"
         "    logging.getLogger(__name__).info('now on %d thread(s)', torch.get_num_threads())\n"
         "if hasattr(signal, 'SIGUSR1'):\n"
         "    signal.signal(signal.SIGUSR1, _grow)\n"
