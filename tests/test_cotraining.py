@@ -209,6 +209,42 @@ def test_detector_pretrain_settings_are_checked_before_any_work(cfg_factory):
         detector_mode(cfg_factory(["detector=small", "+detector.pretrain.stepz=1"]))
 
 
+def test_detector_pretrain_postprocess_is_checked_keyed_and_reaches_the_training_loop(
+    cfg_factory, tmp_path, monkeypatch
+):
+    """detector=resnet_post: the warm start sees blurred, resized, recompressed and noisy frames of both
+    classes. Bad settings are refused up front, the cache key changes only when post-processing is on
+    (so earlier warm starts stay cached), and the settings reach the detector's training loop."""
+    import deepswap.detection.train_detector as td
+    from deepswap.detection.pretrain import check_pretrain, pretrain_detector, warm_start_path
+
+    post = {"p_blur": 1.0, "sigma": [0.2, 1.5], "p_resize": 0.3, "scale": [0.5, 0.95]}
+    assert check_pretrain({"postprocess": post})["postprocess"] == post
+    with pytest.raises(ValueError, match="pretrain.postprocess must be PostProcess settings"):
+        check_pretrain({"postprocess": {"p_blurr": 0.3}})
+    with pytest.raises(ValueError, match="pretrain.postprocess must be PostProcess settings"):
+        check_pretrain({"postprocess": {"p_blur": 1.5}})
+    net = {"_target_": "deepswap.detection.SmallDetector", "width": 4}
+    world = {"num_train_identities": 8, "num_heldout_identities": 8, "seed": 0}
+    plain = {"steps": 4, "pairs": 16, "kinds": ["sbi"]}
+    key = lambda s: warm_start_path(net, world, 64, s, tmp_path)  # noqa: E731
+    assert key(plain) == key({**plain, "postprocess": None})
+    assert key(plain) != key({**plain, "postprocess": post})
+    seen = {}
+
+    def fake_fit(*args, **kwargs):
+        seen.update(kwargs)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(td, "fit", fake_fit)
+    with pytest.raises(RuntimeError, match="stop here"):
+        pretrain_detector(net, world, 64, {**plain, "postprocess": post}, tmp_path)
+    assert seen["postprocess"] == post
+    cfg = cfg_factory(["detector=resnet_post"], debug=None)
+    assert cfg.detector.pretrain.postprocess.p_blur == cfg.detector.postprocess.p_blur == 0.3
+    assert cfg.detector.postprocess.sigma[1] >= 1.0 and cfg.detector.pretrain.steps == 3000
+
+
 def test_detector_pretrain_is_the_default_and_is_skipped_with_a_warning_on_real_data(
     cfg_factory, tmp_path, caplog
 ):

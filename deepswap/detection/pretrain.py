@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 KINDS = ("sbi", "autoencoder", "autoencoder_face", "tint")
 PRETRAIN_KEYS = {"steps", "batch_size", "lr", "pairs", "kinds", "seed", "eval_every", "ema", "hflip",
-                 "fresh_process"}  # fmt: skip
+                 "postprocess", "fresh_process"}  # fmt: skip
 # settings that change how the warm start is computed, not what it is: left out of the cache key
 NOT_KEYED = {"fresh_process"}
 
@@ -38,7 +38,7 @@ def check_pretrain(settings: dict | None) -> dict:
     from deepswap.detection.train_detector import check_ema, check_hflip
 
     s = {"steps": 0, "batch_size": 32, "lr": 1e-3, "pairs": 2048, "kinds": list(KINDS), "seed": 0,
-         "eval_every": 250, "ema": None, "hflip": 0.0, "fresh_process": False,
+         "eval_every": 250, "ema": None, "hflip": 0.0, "postprocess": None, "fresh_process": False,
          **(settings or {})}  # fmt: skip
     unknown = set(s) - PRETRAIN_KEYS
     if unknown:
@@ -54,6 +54,17 @@ def check_pretrain(settings: dict | None) -> dict:
         if int(s[key]) < 0 or (key != "steps" and int(s[key]) == 0):
             raise ValueError(f"detector.pretrain.{key} must be a positive integer, got {s[key]}")
     s["ema"], s["hflip"] = check_ema(s["ema"]), check_hflip(s["hflip"])
+    if s["postprocess"] is not None:
+        from deepswap.detection.postprocess import PostProcess
+
+        try:
+            PostProcess(**dict(s["postprocess"]))
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                "detector.pretrain.postprocess must be PostProcess settings (p_jpeg, quality, p_blur, "
+                f"sigma, p_resize, scale, p_noise, noise_std, rounding) or null: {err}"
+            ) from err
+        s["postprocess"] = dict(s["postprocess"])
     if not isinstance(s["fresh_process"], bool):
         raise ValueError(f"detector.pretrain.fresh_process must be true or false, got {s['fresh_process']!r}")
     return s
@@ -77,8 +88,9 @@ def warm_start_path(
     from deepswap.training.identity import config_hash
 
     s = check_pretrain(settings)
-    # how it is computed (NOT_KEYED) stays out of the key, and so do zero flips (older runs' keys hold)
-    keyed = {k: v for k, v in s.items() if k not in NOT_KEYED and (k != "hflip" or v)}
+    # how it is computed (NOT_KEYED) stays out of the key, and so do zero flips and no post-processing
+    # (older runs' keys hold)
+    keyed = {k: v for k, v in s.items() if k not in NOT_KEYED and (k not in ("hflip", "postprocess") or v)}
     key = {"net": net_config, "world": world_config, "size": int(size), "sbi": sbi_options or {},
            "settings": keyed, "code": _code_digest()}  # fmt: skip
     return Path(cache_dir).expanduser() / f"{config_hash(key)}.pt"
@@ -142,7 +154,7 @@ def pretrain_detector(
     with tempfile.TemporaryDirectory() as tmp:
         result = fit(net, train, val, tmp, net_config, steps=int(s["steps"]), batch_size=int(s["batch_size"]),
                      lr=float(s["lr"]), eval_every=int(s["eval_every"]), seed=int(s["seed"]),
-                     ema=s["ema"], hflip=s["hflip"],
+                     ema=s["ema"], hflip=s["hflip"], postprocess=s["postprocess"],
                      log=lambda m: log.info("detector pre-training: %s", m))  # fmt: skip
         state_dict = load_detector(Path(tmp) / "checkpoints" / "best.pt")[0].state_dict()
     path.parent.mkdir(parents=True, exist_ok=True)
