@@ -207,6 +207,7 @@ def lofo_cfg(cfg: DictConfig) -> dict:
         {"recipe": OmegaConf.to_container(cfg.recipe, resolve=True), "provenance": _provenance(cfg, t0)},
         float(cfg.threshold.fpr), int(cfg.lofo.resamples), int(cfg.seed), cfg.device,
         sbi_options=_sbi_options(cfg), holdout=holdout,
+        conditions=[str(c) for c in cfg.lofo.get("conditions") or []],
     )  # fmt: skip
     print(to_markdown(result))
     return result

@@ -295,6 +295,46 @@ def test_scoring_a_given_detector_on_every_family_without_training(world, tmp_pa
     assert (tmp_path / "file_tta" / "scored_mine.csv").read_text() == flipped
 
 
+def test_scored_detectors_are_also_scored_under_fixed_post_processing_of_both_classes(world, tmp_path):
+    """lofo.conditions: the make-train detector's AUC on every family with every test frame blurred,
+    resized or recompressed alike (robustness on families it never saw, not only on its own swaps)."""
+    from hydra.utils import instantiate
+
+    from deepswap.detection.postprocess import gaussian_blur, quantize
+    from deepswap.detection.robustness import Condition, Degraded, parse_condition
+    from deepswap.detection.train_detector import save_detector
+
+    assert parse_condition("blur_1") == Condition("blur", 1.0) and parse_condition("clean") == Condition(
+        "clean"
+    )
+    assert parse_condition("resize_0.75").name == "resize_0.75" and parse_condition("jpeg_50").value == 50
+    for bad in ("blurr_1", "blur", "blur_x", "jpeg_0", "resize_1.5", "clean_1"):
+        with pytest.raises(ValueError, match="condition"):
+            parse_condition(bad)
+    net_cfg = {"_target_": "deepswap.detection.SmallDetector", "width": 4}
+    torch.manual_seed(0)
+    net = instantiate(net_cfg).eval()
+    x = quantize(torch.rand(2, 3, SIZE, SIZE) * 2 - 1)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            Degraded(net, Condition("blur", 1.0))(x), net(quantize(gaussian_blur(x, 1.0)))
+        )
+    save_detector(tmp_path / "det.pt", net, net_cfg, 0, size=SIZE)
+    families = {"sbi": ["sbi"], "paste": ["paste_alpha"]}
+    kw = dict(pairs={"train": 8, "val": 8, "test": 16}, score={"mine": str(tmp_path / "det.pt")}, folds=False,
+              resamples=10)  # fmt: skip
+    with pytest.raises(ValueError, match="unknown post-processing condition 'blur1'"):
+        lofo(world, families, net_cfg, tmp_path / "bad", SIZE, conditions=["blur1"], **kw)
+    result = lofo(world, families, net_cfg, tmp_path / "out", SIZE, conditions=["clean", "blur_1"], **kw)
+    assert set(result["scored"]) == {"mine", "mine@clean", "mine@blur_1"}
+    assert all(set(rows) == {"sbi", "paste"} for rows in result["scored"].values())
+    out = tmp_path / "out"
+    plain = (out / "scored_mine.csv").read_text()
+    assert (out / "scored_mine@clean.csv").read_text() == plain, "8-bit frames: clean changes nothing"
+    assert (out / "scored_mine@blur_1.csv").read_text() != plain
+    assert "mine@blur_1 (as trained) AUC" in (out / "lofo.md").read_text()
+
+
 def test_pseudo_share_weights_keep_the_pseudo_fakes_share_whatever_the_families():
     from deepswap.detection.data import Frame, FrameSet
     from deepswap.detection.train_detector import pseudo_share_weights

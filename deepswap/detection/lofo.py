@@ -186,6 +186,7 @@ def lofo(
     log: Callable[[str], None] = print,
     sbi_options: dict | None = None,
     holdout: list[str] | None = None,
+    conditions: list[str] | None = None,
 ) -> dict:
     """Run every fold (``holdout``: only the folds holding these families out); returns (and writes
     ``lofo.json``, ``lofo.md``) ``{"detector": {family: row},
@@ -193,7 +194,8 @@ def lofo(
     :func:`bootstrap_detection`'s dict plus ``seconds`` (the fold's training) and ``train_families``.
     ``probe``: :class:`FrozenFeatures` kwargs (``arch``, ``weights``), or None for no probe row.
     ``score``: ``{row name: detector file or training checkpoint}``, detectors trained elsewhere (the
-    main job's co-trained one) scored as they are on every family's test fakes: rows ``scored``.
+    main job's co-trained one) scored as they are on every family's test fakes: rows ``scored``;
+    ``conditions`` adds rows of them scored on post-processed test frames (:func:`score_rows`).
     ``folds=False``: only those rows (no training; only the test split is built). ``extra`` joins the
     written JSON (the recipe, provenance)."""
     if len(families) < 2:
@@ -209,7 +211,17 @@ def lofo(
     splits = build_splits(world, families, pseudo, size, pairs, seed, device, log, names, sbi_options)
     result: dict = {"families": families, "pseudo": pseudo, "pairs": pairs, "detector": {}, "probe": None}
     result["scored"] = score_rows(
-        score or {}, splits["test"], families, fpr, resamples, seed, device, log, out, fit_kwargs.get("tta")
+        score or {},
+        splits["test"],
+        families,
+        fpr,
+        resamples,
+        seed,
+        device,
+        log,
+        out,
+        fit_kwargs.get("tta"),
+        conditions,
     )
     held_out = [f for f in families if holdout is None or f in holdout] if folds else []
     for held in held_out:
@@ -255,22 +267,30 @@ def load_any_detector(path: str | Path, device: str = "cpu") -> nn.Module:
 
 def score_rows(
     detectors: dict[str, str], test: FrameSet, families, fpr, resamples, seed, device, log, out_dir=None,
-    tta: str | None = None,
+    tta: str | None = None, conditions: list[str] | None = None,
 ):  # fmt: skip
     """``{name: {family: bootstrap row}}`` of detectors trained elsewhere, on each family's test fakes;
     with ``out_dir``, each one's per-frame scores in ``scored_<name>.csv`` (for paired comparisons; with
-    ``tta``, the single-pass scores too, in ``scored_<name>_single_pass.csv``)."""
+    ``tta``, the single-pass scores too, in ``scored_<name>_single_pass.csv``). ``conditions``
+    (:func:`~deepswap.detection.robustness.parse_condition` names, e.g. ``blur_1``): each detector is also
+    scored with every test frame, real or fake, post-processed so, as rows ``<name>@<condition>``."""
     from deepswap.detection.networks import FlipAverage, unwrap_tta
+    from deepswap.detection.robustness import Degraded, parse_condition
     from deepswap.detection.train_detector import score, write_scores_csv
 
     out = {}
     fam = np.asarray([family_of(f) for f in test.frames])
-    for name, path in detectors.items():
-        net = load_any_detector(path, device)
+    parsed = [parse_condition(c) for c in conditions or []]  # bad names fail before any scoring
+    loaded = {name: load_any_detector(path, device) for name, path in detectors.items()}
+    rows = dict(loaded)
+    for cond in parsed:
+        rows.update({f"{name}@{cond.name}": Degraded(net, cond) for name, net in loaded.items()})
+    for name, net in rows.items():
         s = score(net, test, 128, device, tta=tta)
         if out_dir is not None:
             write_scores_csv(Path(out_dir) / f"scored_{name}.csv", s, test)
-            if tta is not None or isinstance(net, FlipAverage):  # flip-averaged by the file or by tta
+            # flip-averaged by the file or by tta (the single pass of a post-processed row is not written)
+            if (tta is not None or isinstance(net, FlipAverage)) and "@" not in name:
                 single = score(unwrap_tta(net), test, 128, device)
                 write_scores_csv(Path(out_dir) / f"scored_{name}_single_pass.csv", single, test)
         f_of = fam[s.index]

@@ -51,6 +51,42 @@ class Condition:
         raise ValueError(f"unknown condition {self.op!r}; expected clean, jpeg, blur or resize")
 
 
+OPS = ("clean", "jpeg", "blur", "resize")
+
+
+def parse_condition(name: str) -> Condition:
+    """``"clean"``, ``"jpeg_50"``, ``"blur_1"``, ``"resize_0.75"`` (:attr:`Condition.name`) -> Condition."""
+    op, _, value = str(name).partition("_")
+    if op == "clean" and not value:
+        return Condition("clean")
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if op not in OPS or op == "clean" or number is None or number <= 0:
+        raise ValueError(
+            f"unknown post-processing condition {name!r}; expected clean, jpeg_<quality 1-100>, "
+            "blur_<sigma px> or resize_<factor in (0, 1]>, e.g. [clean, blur_1, resize_0.75, jpeg_50]"
+        )
+    if (op == "jpeg" and not 1 <= number <= 100) or (op == "resize" and number > 1):
+        raise ValueError(
+            f"condition {name!r} is out of range: jpeg quality in [1, 100], resize factor in (0, 1]"
+        )
+    return Condition(op, number)
+
+
+class Degraded(nn.Module):
+    """``net`` scoring frames after ``condition`` and 8-bit rounding (as saved frames are), so a
+    detector can be scored under a fixed post-processing of both classes by any scoring loop."""
+
+    def __init__(self, net: nn.Module, condition: Condition) -> None:
+        super().__init__()
+        self.net, self.condition = net, condition
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.net(quantize(self.condition(images)))
+
+
 def default_conditions() -> list[Condition]:
     """Clean, then every JPEG quality, blur sigma and resize factor of the sweep."""
     return (
