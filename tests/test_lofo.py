@@ -333,6 +333,19 @@ def test_scored_detectors_are_also_scored_under_fixed_post_processing_of_both_cl
     assert (out / "scored_mine@clean.csv").read_text() == plain, "8-bit frames: clean changes nothing"
     assert (out / "scored_mine@blur_1.csv").read_text() != plain
     assert "mine@blur_1 (as trained) AUC" in (out / "lofo.md").read_text()
+    # with flip TTA the post-processed rows are flip-averaged too (once), so clean still matches exactly
+    lofo(
+        world,
+        families,
+        net_cfg,
+        tmp_path / "tta",
+        SIZE,
+        conditions=["clean"],
+        fit_kwargs={"tta": "flip"},
+        **kw,
+    )
+    flipped = (tmp_path / "tta" / "scored_mine.csv").read_text()
+    assert flipped != plain and (tmp_path / "tta" / "scored_mine@clean.csv").read_text() == flipped
 
 
 def test_pseudo_share_weights_keep_the_pseudo_fakes_share_whatever_the_families():

@@ -274,7 +274,7 @@ def score_rows(
     ``tta``, the single-pass scores too, in ``scored_<name>_single_pass.csv``). ``conditions``
     (:func:`~deepswap.detection.robustness.parse_condition` names, e.g. ``blur_1``): each detector is also
     scored with every test frame, real or fake, post-processed so, as rows ``<name>@<condition>``."""
-    from deepswap.detection.networks import FlipAverage, unwrap_tta
+    from deepswap.detection.networks import FlipAverage, unwrap_tta, with_tta
     from deepswap.detection.robustness import Degraded, parse_condition
     from deepswap.detection.train_detector import score, write_scores_csv
 
@@ -283,10 +283,10 @@ def score_rows(
     parsed = [parse_condition(c) for c in conditions or []]  # bad names fail before any scoring
     loaded = {name: load_any_detector(path, device) for name, path in detectors.items()}
     rows = dict(loaded)
-    for cond in parsed:
-        rows.update({f"{name}@{cond.name}": Degraded(net, cond) for name, net in loaded.items()})
+    for cond in parsed:  # the flip average inside the post-processing: one flip pair per frame
+        rows.update({f"{n}@{cond.name}": Degraded(with_tta(net, tta), cond) for n, net in loaded.items()})
     for name, net in rows.items():
-        s = score(net, test, 128, device, tta=tta)
+        s = score(net, test, 128, device, tta=None if "@" in name else tta)
         if out_dir is not None:
             write_scores_csv(Path(out_dir) / f"scored_{name}.csv", s, test)
             # flip-averaged by the file or by tta (the single pass of a post-processed row is not written)
