@@ -5,7 +5,9 @@
 # Options (environment): KIMG (budget), SNAP (snapshot every SNAP kimg), MODES and SEEDS (a lane's share:
 # MODES=observer in one shell and MODES=adversarial in another run the two modes side by side),
 # THREADS (torch threads per run; unset: torch's default), and overrides after the script's name
-# (e.g. experiment=ghost_swap), given to every run.
+# (e.g. experiment=ghost_swap), given to every run. WARM=per_run gives every run its own detector warm start
+# (detector.pretrain.seed = 2 * seed + 1 for observer, 2 * seed + 2 for adversarial; the default, 0, is
+# shared by all runs), so that the frozen panel of foreign detectors shares no weights with the run's own.
 set -euo pipefail
 CODE=${CODE:-$(cd "$(dirname "$0")/../.." && pwd)}
 OUT=${OUT:-/tmp/arms}
@@ -20,8 +22,13 @@ for seed in $SEEDS; do
   for mode in $MODES; do
     run="$OUT/${mode}_s${seed}"
     [ -f "$run/checkpoints/last.ckpt" ] && continue
+    warm=()
+    if [ "${WARM:-shared}" = per_run ]; then
+      offset=1; [ "$mode" = adversarial ] && offset=2
+      warm=("detector.pretrain.seed=$((2 * seed + offset))")
+    fi
     /usr/bin/time -v env PYTHONPATH="$CODE" "$PY" -m deepswap.train logger=csv seed=$seed \
       total_kimg=$KIMG val_every_kimg=$KIMG detector.mode=$mode detector.snapshot_every_kimg=$SNAP \
-      final_eval.enabled=false paths.output_dir="$run" "$@" > "$run.log" 2>&1
+      final_eval.enabled=false paths.output_dir="$run" "${warm[@]}" "$@" > "$run.log" 2>&1
   done
 done
