@@ -1,6 +1,10 @@
 """Paired AUC differences of two score rows of one `score.sh` folder, per family and condition:
 
     python paired_table.py /tmp/x160/score_both deepswap_s0 robust_s0 > results/paired.md
+    python paired_table.py /tmp/x160/score_both deepswap_s0 /tmp/x160/score_lite:robust_lite_s0
+
+A row given as FOLDER:NAME is read from that folder (a score.sh run with the same families and seed, so
+the same frames).
 
 Each cell: AUC(B) - AUC(A) on the same test frames [95% stratified bootstrap, the same resample for
 both]; `*` where the interval excludes 0. Conditions are read from the folder's scored_<A>@<cond>.csv.
@@ -15,8 +19,13 @@ from paired_auc import paired  # noqa: E402
 FAMILIES = ("sbi", "paste", "deepswap", "ghost", "simswap", "faceshifter")
 
 
+def where(folder: str, row: str) -> tuple[Path, str]:
+    """``NAME`` (in ``folder``) or ``FOLDER:NAME`` -> (folder, name)."""
+    return (Path(row.split(":", 1)[0]), row.split(":", 1)[1]) if ":" in row else (Path(folder), row)
+
+
 def main(folder: str, a: str, b: str) -> None:
-    root = Path(folder)
+    (root, a), (root_b, b) = where(folder, a), where(folder, b)
     conds = ["clean"] + sorted(p.stem.split("@", 1)[1] for p in root.glob(f"scored_{a}@*.csv"))
     print(f"| condition | {' | '.join(FAMILIES)} |")
     print("|---|" + "---|" * len(FAMILIES))
@@ -25,7 +34,7 @@ def main(folder: str, a: str, b: str) -> None:
         cells = []
         for fam in FAMILIES:
             auc_a, auc_b, d, lo, hi = paired(str(root / f"scored_{a}{suffix}.csv"),
-                                             str(root / f"scored_{b}{suffix}.csv"), fam)  # fmt: skip
+                                             str(root_b / f"scored_{b}{suffix}.csv"), fam)  # fmt: skip
             star = "*" if lo > 0 or hi < 0 else ""
             cells.append(f"{auc_a:.3f} -> {auc_b:.3f}: {d:+.3f} [{lo:+.3f}, {hi:+.3f}]{star}")
         print(f"| {cond} | " + " | ".join(cells) + " |")
