@@ -31,8 +31,9 @@ def main(folder: str, a: str, b: str) -> None:
     for name in (a, b):
         reals = np.array([s for y, s in read(root / f"scored_{name}.csv").values() if y == 0])
         stats[name] = (reals.mean(), reals.std())
+    print("AUC of the mean / of the max of the standardised logits")
+    print()
     print(f"| condition | {' | '.join(FAMILIES)} |")
-    print("(AUC of the mean / of the max of the standardised logits)", file=sys.stderr)
     print("|---|" + "---|" * len(FAMILIES))
     for cond in conds:
         suffix = "" if cond == "clean" else f"@{cond}"
