@@ -210,19 +210,8 @@ def lofo(
     names = ("train", "val", "test") if folds else ("test",)
     splits = build_splits(world, families, pseudo, size, pairs, seed, device, log, names, sbi_options)
     result: dict = {"families": families, "pseudo": pseudo, "pairs": pairs, "detector": {}, "probe": None}
-    result["scored"] = score_rows(
-        score or {},
-        splits["test"],
-        families,
-        fpr,
-        resamples,
-        seed,
-        device,
-        log,
-        out,
-        fit_kwargs.get("tta"),
-        conditions,
-    )
+    result["scored"] = score_rows(score or {}, splits["test"], families, fpr, resamples, seed, device, log,
+                                  out, fit_kwargs.get("tta"), conditions)  # fmt: skip
     held_out = [f for f in families if holdout is None or f in holdout] if folds else []
     for held in held_out:
         keep = fold_families(families, pseudo, held)
@@ -282,15 +271,14 @@ def score_rows(
     fam = np.asarray([family_of(f) for f in test.frames])
     parsed = [parse_condition(c) for c in conditions or []]  # bad names fail before any scoring
     loaded = {name: load_any_detector(path, device) for name, path in detectors.items()}
-    rows = dict(loaded)
-    for cond in parsed:  # the flip average inside the post-processing: one flip pair per frame
-        rows.update({f"{n}@{cond.name}": Degraded(with_tta(net, tta), cond) for n, net in loaded.items()})
-    for name, net in rows.items():
-        s = score(net, test, 128, device, tta=None if "@" in name else tta)
+    # the flip average inside the post-processing: one flip pair per frame
+    degraded = {f"{n}@{c.name}": Degraded(with_tta(net, tta), c) for c in parsed for n, net in loaded.items()}
+    for name, net in {**loaded, **degraded}.items():
+        s = score(net, test, 128, device, tta=None if name in degraded else tta)
         if out_dir is not None:
             write_scores_csv(Path(out_dir) / f"scored_{name}.csv", s, test)
             # flip-averaged by the file or by tta (the single pass of a post-processed row is not written)
-            if (tta is not None or isinstance(net, FlipAverage)) and "@" not in name:
+            if (tta is not None or isinstance(net, FlipAverage)) and name not in degraded:
                 single = score(unwrap_tta(net), test, 128, device)
                 write_scores_csv(Path(out_dir) / f"scored_{name}_single_pass.csv", single, test)
         f_of = fam[s.index]
