@@ -325,6 +325,7 @@ def test_scored_detectors_are_also_scored_under_fixed_post_processing_of_both_cl
               resamples=10)  # fmt: skip
     with pytest.raises(ValueError, match="unknown post-processing condition 'blur1'"):
         lofo(world, families, net_cfg, tmp_path / "bad", SIZE, conditions=["blur1"], **kw)
+    assert not (tmp_path / "bad").exists(), "refused before any work"
     result = lofo(world, families, net_cfg, tmp_path / "out", SIZE, conditions=["clean", "blur_1"], **kw)
     assert set(result["scored"]) == {"mine", "mine@clean", "mine@blur_1"}
     assert all(set(rows) == {"sbi", "paste"} for rows in result["scored"].values())

@@ -203,6 +203,10 @@ def lofo(
     unknown = sorted(set(holdout or []) - set(families))
     if unknown:
         raise ValueError(f"lofo.holdout names {unknown}, which are not families; families: {list(families)}")
+    from deepswap.detection.robustness import parse_condition
+
+    for name in conditions or []:  # a bad condition name fails before the splits are built
+        parse_condition(name)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pairs = pairs or {"train": 2048, "val": 256, "test": 1000}
