@@ -438,3 +438,25 @@ def test_flips_and_test_time_flips_come_from_the_recipe_else_the_top_level_and_a
         _hflip(detect.compose_config("lofo", ["detect_recipe=generalise", "recipe.hflip=1.5"]))
     with pytest.raises(ValueError, match="tta"):
         _tta(detect.compose_config("lofo", ["detect_recipe=generalise", "recipe.tta=rotate"]))
+
+
+def test_robustness_sweeps_the_co_trained_detector_of_a_training_checkpoint(tiny_run, tmp_path):
+    """`detect robustness checkpoint=RUN/checkpoints/last.ckpt` sweeps the run's co-trained detector (the
+    one checkpoints hand out: weight average and flip TTA as configured), the same as that detector saved
+    as a file."""
+    from deepswap.detection.arms_race import final_detector
+    from deepswap.detection.networks import FlipAverage, unwrap_tta
+    from deepswap.detection.train_detector import save_detector
+
+    cfg, _, _ = tiny_run
+    ckpt = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    net = final_detector(ckpt)
+    tta = "flip" if isinstance(net, FlipAverage) else None
+    save_detector(tmp_path / "det.pt", unwrap_tta(net), dict(cfg.detector.net), 0, size=32, tta=tta)
+    small = ["data.size=32", "data.pairs.train=8", "data.pairs.val=8", "data.pairs.test=16",
+             "data.world.num_train_identities=20", "data.world.num_heldout_identities=10"]  # fmt: skip
+    from_ckpt = detect.robustness(ckpt, small, output_dir=tmp_path / "ckpt")
+    from_file = detect.robustness(tmp_path / "det.pt", small, output_dir=tmp_path / "file")
+    assert list(from_ckpt["robustness"]) == [c.name for c in default_conditions()]
+    assert from_ckpt["robustness"] == from_file["robustness"]
+    assert from_ckpt["checkpoint"]["path"] == str(ckpt.resolve())
