@@ -260,6 +260,7 @@ def robustness_cfg(cfg: DictConfig) -> dict:
     """Frame AUC of ``cfg.checkpoint`` on the test split of ``cfg.data`` under every post-processing
     condition (JPEG, blur, resize; reals and fakes alike); writes robustness.{csv,json,md}.
     ``cfg.checkpoint``: a detector file, or a training checkpoint (``.ckpt``: its co-trained detector)."""
+    from deepswap.detection.lofo import load_any_detector
     from deepswap.detection.robustness import sweep_frames, to_markdown, write_table
 
     t0, out = time.time(), Path(str(cfg.output_dir))
@@ -268,13 +269,7 @@ def robustness_cfg(cfg: DictConfig) -> dict:
             "robustness needs checkpoint=<detector file, e.g. RUN/checkpoints/best.pt, or a training "
             "checkpoint RUN/checkpoints/last.ckpt for its co-trained detector>"
         )
-    if str(cfg.checkpoint).endswith(".ckpt"):  # python -m deepswap.train's checkpoint
-        from deepswap.detection.arms_race import final_detector
-
-        net = final_detector(cfg.checkpoint, cfg.device)
-        meta = {"path": str(Path(str(cfg.checkpoint)).expanduser().resolve()), "step": None}
-    else:
-        net, meta = load_detector(cfg.checkpoint, cfg.device)
+    net, meta = load_any_detector(cfg.checkpoint, cfg.device)
     test = split_factory(OmegaConf.to_container(cfg.data, resolve=True), cfg.device)("test")
     table = sweep_frames(net, test, batch_size=2 * int(cfg.train.batch_size), device=cfg.device)
     files = write_table(table, out)

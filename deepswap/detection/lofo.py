@@ -247,15 +247,16 @@ def lofo(
     return result
 
 
-def load_any_detector(path: str | Path, device: str = "cpu") -> nn.Module:
-    """A detector file (``detect train``'s best.pt, a co-training snapshot with its folder's config) or
-    a training checkpoint (its co-trained detector)."""
+def load_any_detector(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict]:
+    """``(network, metadata)`` of a detector file (``detect train``'s best.pt, a co-training snapshot with
+    its folder's config), as :func:`~deepswap.detection.train_detector.load_detector` gives it, or of a
+    training checkpoint (``.ckpt``: its co-trained detector; metadata: the path, no step)."""
     from deepswap.detection.arms_race import final_detector
     from deepswap.detection.train_detector import load_detector
 
     if str(path).endswith(".ckpt"):
-        return final_detector(path, device)
-    return load_detector(path, device)[0]
+        return final_detector(path, device), {"path": str(Path(path).expanduser().resolve()), "step": None}
+    return load_detector(path, device)
 
 
 def score_rows(
@@ -274,7 +275,7 @@ def score_rows(
     out = {}
     fam = np.asarray([family_of(f) for f in test.frames])
     parsed = [parse_condition(c) for c in conditions or []]  # bad names fail before any scoring
-    loaded = {name: load_any_detector(path, device) for name, path in detectors.items()}
+    loaded = {name: load_any_detector(path, device)[0] for name, path in detectors.items()}
     # the flip average inside the post-processing: one flip pair per frame
     degraded = {f"{n}@{c.name}": Degraded(with_tta(net, tta), c) for c in parsed for n, net in loaded.items()}
     for name, net in {**loaded, **degraded}.items():

@@ -8,7 +8,6 @@ can calibrate on; the degraded reals' statistics are not known at test time), th
 maxed ("max"). Frame AUC per family, reals against that family's fakes.
 """
 
-import csv
 import sys
 from pathlib import Path
 
@@ -16,12 +15,10 @@ import numpy as np
 
 from deepswap.detection.metrics import roc_auc
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "2026-12-05_paste_column"))
+from paired_auc import read  # noqa: E402  (video -> (label, score) of a scored_<name>.csv)
+
 FAMILIES = ("sbi", "paste", "deepswap", "ghost", "simswap", "faceshifter")
-
-
-def read(path: Path) -> dict[str, tuple[int, float]]:
-    with open(path) as f:
-        return {r["video"]: (int(r["label"]), float(r["score"])) for r in csv.DictReader(f)}
 
 
 def main(folder: str, a: str, b: str) -> None:
