@@ -8,13 +8,14 @@
     python -m deepswap.detect robustness checkpoint=RUN/checkpoints/best.pt      # JPEG / blur / resize sweep
     python -m deepswap.detect lofo detect_recipe=generalise \\
         "+lofo.families.simswap=[RUN/checkpoints/last.ckpt]"
+    python -m deepswap.detect ensemble "ensemble.members=[A/best.pt,RUN/checkpoints/last.ckpt]"  # ensemble.pt
     python -m deepswap.detect predict RUN/checkpoints/best.pt clip.mp4 crops/ face.png --out preds/
     python -m deepswap.detect export RUN/checkpoints/best.pt --out detector.onnx
 
-``train``, ``eval``, ``robustness`` and ``lofo`` (leave-one-family-out) are Hydra commands on
-``configs/detect.yaml``; ``predict`` and ``export`` take plain arguments (``--help``). From Python:
-:func:`train`, :func:`evaluate`, :func:`robustness`, :func:`lofo_cfg`, :func:`predict`, :func:`export` and
-:func:`load_detector`. Protocol
+``train``, ``eval``, ``robustness``, ``lofo`` (leave-one-family-out) and ``ensemble`` (several detectors
+as one file) are Hydra commands on ``configs/detect.yaml``; ``predict`` and ``export`` take plain arguments
+(``--help``). From Python: :func:`train`, :func:`evaluate`, :func:`robustness`, :func:`lofo_cfg`,
+:func:`ensemble`, :func:`predict`, :func:`export` and :func:`load_detector`. Protocol
 (``deepswap.detection.train_detector``): best.pt is chosen on val, the threshold is fixed on val, the
 test split is built and scored once, at the end.
 """
@@ -31,6 +32,7 @@ from collections import Counter
 from pathlib import Path
 
 import hydra
+import numpy as np
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -53,7 +55,7 @@ from deepswap.utils.outputs import output_file, output_folder
 from deepswap.utils.run_checks import check_detect
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
-COMMANDS = ("train", "eval", "robustness", "lofo", "predict", "export")
+COMMANDS = ("train", "eval", "robustness", "lofo", "ensemble", "predict", "export")
 
 
 def _fake_specs(data: dict, split: str) -> list[str]:
@@ -280,6 +282,85 @@ def robustness_cfg(cfg: DictConfig) -> dict:
     return {**result, "files": files}
 
 
+def ensemble_cfg(cfg: DictConfig) -> dict:
+    """``ensemble.members`` (detector files or training checkpoints) as one detector file,
+    ``output_dir/ensemble.pt`` (:class:`~deepswap.detection.networks.StandardisedEnsemble`): each member's
+    logit standardised by its mean and sd on the clean reals of ``cfg.data``'s val split, then combined
+    (``ensemble.combine``); the threshold fixed on the whole val split (``threshold.rule``). Every other
+    command takes the file as it takes any detector (``eval``, ``robustness``, ``lofo.score``, ``predict``,
+    ``export``). Writes ``ensemble.json``: the members and each one's val AUC beside the ensemble's."""
+    from deepswap.detection.lofo import load_any_detector
+    from deepswap.detection.metrics import roc_auc
+    from deepswap.detection.networks import StandardisedEnsemble
+    from deepswap.detection.train_detector import save_detector
+
+    t0, out = time.time(), Path(str(cfg.output_dir))
+    paths = [str(m) for m in cfg.ensemble.members or []]
+    loaded = [load_any_detector(p, cfg.device) for p in paths]
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    sizes = {int(m["size"]) for _, m in loaded if m.get("size")}
+    if sizes - {int(data["size"])}:
+        raise ValueError(
+            f"the members were trained at input size {sorted(sizes)} but data.size={data['size']}: "
+            "ensemble members must share the data's size (set data.size)"
+        )
+    configs = []
+    for net, meta in loaded:
+        inner = meta["config"]
+        configs.append(
+            {"_target_": f"{FlipAverage.__module__}.FlipAverage", "net": inner}
+            if isinstance(net, FlipAverage)
+            else inner
+        )
+    ens = StandardisedEnsemble([net for net, _ in loaded], combine=str(cfg.ensemble.combine)).to(cfg.device)
+    val = split_factory(data, cfg.device)("val")
+    bs = 2 * int(cfg.train.batch_size)
+    per_member = [score(net, val, bs, cfg.device) for net, _ in loaded]
+    if any(not np.array_equal(s.index, per_member[0].index) for s in per_member):
+        raise RuntimeError("ensemble members scored different val frames")  # same split: cannot happen
+    reals = per_member[0].labels == 0
+    logits = torch.as_tensor(np.stack([s.scores for s in per_member], axis=1), dtype=torch.float32)
+    ens.set_calibration(logits[torch.as_tensor(reals)])
+    v = score(ens, val, bs, cfg.device)
+    rule, fpr = cfg.threshold.rule, float(cfg.threshold.fpr)
+    threshold = {"value": fix_threshold(v.labels, v.scores, rule, fpr), "rule": rule, "fpr": fpr}
+    threshold["fixed_on"] = "val"
+    config = {"_target_": f"{StandardisedEnsemble.__module__}.StandardisedEnsemble", "members": configs,
+              "combine": str(cfg.ensemble.combine)}  # fmt: skip
+    path = save_detector(
+        out / "ensemble.pt", ens, config, step=None, size=int(data["size"]), threshold=threshold,
+        members=[m["path"] for _, m in loaded], data=data,
+    )  # fmt: skip
+    result = {
+        "ensemble": str(path),
+        "members": [
+            {
+                "path": m["path"],
+                "step": m.get("step"),
+                "val_auc": roc_auc(s.labels, s.scores),
+                "loc": float(ens.loc[i]),
+                "scale": float(ens.scale[i]),
+                "flip_tta": isinstance(n, FlipAverage),
+            }
+            for i, ((n, m), s) in enumerate(zip(loaded, per_member))
+        ],  # fmt: skip
+        "combine": str(cfg.ensemble.combine),
+        "calibration_reals": int(reals.sum()),
+        "val_auc": roc_auc(v.labels, v.scores),
+        "threshold": threshold,
+        "provenance": _provenance(cfg, t0),
+    }
+    (out / "ensemble.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+    return result
+
+
+def ensemble(members: list[str | Path], overrides: list[str] | None = None, **kwargs) -> dict:
+    """Several detector files (or training checkpoints) as one calibrated ``ensemble.pt``."""
+    listed = "[" + ",".join(str(m) for m in members) + "]"
+    cfg = compose_config("ensemble", [f"ensemble.members={listed}", *(overrides or [])], **kwargs)
+    return ensemble_cfg(_checked(cfg))
+
+
 def compose_config(command: str = "train", overrides: list[str] | None = None, **kwargs) -> DictConfig:
     """``configs/detect.yaml`` with overrides (Hydra strings or kwargs); output under logs/detect/runs."""
     from hydra import compose, initialize_config_dir
@@ -346,7 +427,8 @@ def _hydra_main(cfg: DictConfig) -> None:
     with open_dict(cfg):
         if cfg.output_dir is None:
             cfg.output_dir = run_folder()
-    run_command = {"train": train_cfg, "eval": eval_cfg, "robustness": robustness_cfg, "lofo": lofo_cfg}
+    run_command = {"train": train_cfg, "eval": eval_cfg, "robustness": robustness_cfg, "lofo": lofo_cfg,
+                   "ensemble": ensemble_cfg}  # fmt: skip
     run_command = run_command[cfg.command]
     with report(f"deepswap.detect {cfg.command}", cleanup=run_folder(), extra=(ValueError,)):
         result = run_command(cfg)
@@ -402,7 +484,7 @@ def _cli(command: str, argv: list[str]) -> None:
 
 
 def main() -> None:
-    """``python -m deepswap.detect <train|eval|robustness|predict|export> ...``."""
+    """``python -m deepswap.detect <train|eval|robustness|lofo|ensemble|predict|export> ...``."""
     from deepswap.utils.hydra_cli import precheck, set_argv
 
     args = sys.argv[1:]

@@ -460,3 +460,44 @@ def test_robustness_sweeps_the_co_trained_detector_of_a_training_checkpoint(tiny
     assert list(from_ckpt["robustness"]) == [c.name for c in default_conditions()]
     assert from_ckpt["robustness"] == from_file["robustness"]
     assert from_ckpt["checkpoint"]["path"] == str(ckpt.resolve())
+
+
+def test_an_ensemble_file_standardises_each_member_on_val_reals_and_serves_every_command(tiny_run, tmp_path):
+    """`detect ensemble`: a detector file and a training checkpoint's co-trained detector as one file. Its
+    score is the mean of each member's logit standardised by the member's mean and sd on the val reals
+    (checked against the members scored by hand); `eval` uses the val threshold it saved, ONNX matches."""
+    from deepswap.detection.lofo import load_any_detector
+    from deepswap.detection.networks import FlipAverage, StandardisedEnsemble
+    from deepswap.errors import UsageError
+
+    cfg, _, _ = tiny_run
+    ckpt = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    small = ["data.size=32", "data.pairs.train=32", "data.pairs.val=16", "data.pairs.test=16",
+             "train.batch_size=16", "data.world.num_train_identities=20",
+             "data.world.num_heldout_identities=10"]  # fmt: skip
+    detect.train(small + ["train.steps=4", "train.eval_every=2", "tta=flip"], output_dir=tmp_path / "a")
+    members = [tmp_path / "a/checkpoints/best.pt", ckpt]
+    res = detect.ensemble(members, small, output_dir=tmp_path / "ens")
+    net, meta = load_detector(tmp_path / "ens/ensemble.pt")
+    assert isinstance(net, StandardisedEnsemble) and meta["size"] == 32
+    assert meta["threshold"]["fixed_on"] == "val" and meta["members"] == [str(m.resolve()) for m in members]
+    assert isinstance(net.members[0], FlipAverage)  # the member keeps the flip average it was saved with
+    loaded = [load_any_detector(m)[0] for m in members]
+    val = detect.split_factory(detect.compose_config("ensemble", small).data)("val")
+    by_hand = np.stack([score(m, val, 64, "cpu").scores for m in loaded], axis=1)
+    reals = score(loaded[0], val, 64, "cpu").labels == 0
+    loc, sd = by_hand[reals].mean(0), by_hand[reals].std(0, ddof=1)
+    assert np.allclose(net.loc.numpy(), loc, atol=1e-5) and np.allclose(net.scale.numpy(), sd, rtol=1e-4)
+    assert [m["loc"] for m in res["members"]] == pytest.approx(loc.tolist(), abs=1e-5)
+    got = score(net, val, 64, "cpu").scores
+    assert np.allclose(got, ((by_hand - loc) / sd).mean(1), atol=1e-4)
+    assert abs(got[reals].mean()) < 1e-4  # centred on the calibration reals
+    ev = detect.evaluate(tmp_path / "ens/ensemble.pt", small, output_dir=tmp_path / "eval")
+    assert ev["threshold"] == res["threshold"] and 0 <= ev["test"]["auc"] <= 1
+    assert detect.export(tmp_path / "ens/ensemble.pt", tmp_path / "ens.onnx") < 1e-3
+    with pytest.raises(UsageError, match="at least 2 detectors"):
+        detect.ensemble(members[:1], small, output_dir=tmp_path / "one")
+    with pytest.raises(UsageError, match="combine"):
+        detect.ensemble(members, small + ["ensemble.combine=median"], output_dir=tmp_path / "median")
+    with pytest.raises(ValueError, match="data.size"):
+        detect.ensemble(members, [s.replace("size=32", "size=64") for s in small], output_dir=tmp_path / "64")

@@ -22,6 +22,7 @@ from deepswap.detection.networks import (
     FrequencyDetector,
     ResNetDetector,
     SmallDetector,
+    StandardisedEnsemble,
     XceptionDetector,
 )
 from deepswap.detection.postprocess import (
@@ -42,6 +43,7 @@ __all__ = [
     "EfficientNetDetector",
     "FrequencyDetector",
     "SmallDetector",
+    "StandardisedEnsemble",
     "ResNetDetector",
     "PostProcess",
     "PostParams",

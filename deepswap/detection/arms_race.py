@@ -62,6 +62,11 @@ def final_detector(checkpoint: str | Path, device: str = "cpu") -> nn.Module:
     (``detector_ema.shadow.``) when the run kept one (``detector.ema_half_life_kimg``), else
     ``detector.``; flip-averaged (:class:`~deepswap.detection.networks.FlipAverage`) when the run set
     ``detector.tta=flip``."""
+    return final_detector_and_config(checkpoint, device)[0]
+
+
+def final_detector_and_config(checkpoint: str | Path, device: str = "cpu") -> tuple[nn.Module, dict]:
+    """:func:`final_detector` and its network's ``_target_`` config (without the flip average)."""
     from deepswap.inference.model import read_checkpoint
 
     ckpt = read_checkpoint(checkpoint)
@@ -75,7 +80,7 @@ def final_detector(checkpoint: str | Path, device: str = "cpu") -> nn.Module:
     )
     det.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
     det = with_tta(det, ckpt["deepswap"]["config"]["detector"].get("tta"))  # as the run's config scores it
-    return det.eval().to(device)
+    return det.eval().to(device), dict(net)
 
 
 def heldout_pairs(config: dict, num_pairs: int, seed: int) -> dict[str, Tensor]:

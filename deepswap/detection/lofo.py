@@ -250,12 +250,14 @@ def lofo(
 def load_any_detector(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict]:
     """``(network, metadata)`` of a detector file (``detect train``'s best.pt, a co-training snapshot with
     its folder's config), as :func:`~deepswap.detection.train_detector.load_detector` gives it, or of a
-    training checkpoint (``.ckpt``: its co-trained detector; metadata: the path, no step)."""
-    from deepswap.detection.arms_race import final_detector
+    training checkpoint (``.ckpt``: its co-trained detector; metadata: the path, no step, the network's
+    config)."""
+    from deepswap.detection.arms_race import final_detector_and_config
     from deepswap.detection.train_detector import load_detector
 
     if str(path).endswith(".ckpt"):
-        return final_detector(path, device), {"path": str(Path(path).expanduser().resolve()), "step": None}
+        net, config = final_detector_and_config(path, device)
+        return net, {"path": str(Path(path).expanduser().resolve()), "step": None, "config": config}
     return load_detector(path, device)
 
 

@@ -58,6 +58,59 @@ def unwrap_tta(net: nn.Module) -> nn.Module:
     return net.net if isinstance(net, FlipAverage) else net
 
 
+COMBINE = ("mean", "max")
+
+
+class StandardisedEnsemble(nn.Module):
+    """Several detectors as one: each member's logit standardised by the mean and standard deviation of
+    its logits on clean reals (``loc``, ``scale``, saved with the weights), then
+    averaged (``combine="mean"``) or maxed (``"max"``). Standardising puts members trained with different
+    recipes on one scale, so neither dominates the mean by the size of its logits (:meth:`set_calibration`).
+
+    ``members``: networks (a member may be a :class:`FlipAverage`: its own test-time augmentation), or
+    their ``_target_`` configs when instantiated by Hydra from a detector file. Build and calibrate one
+    with ``python -m deepswap.detect ensemble`` (:func:`deepswap.detect.ensemble`)."""
+
+    def __init__(self, members, combine: str = "mean") -> None:
+        super().__init__()
+        if combine not in COMBINE:
+            raise ValueError(f"ensemble combine must be one of {COMBINE}, got {combine!r}")
+        if len(members) < 2:
+            raise ValueError(f"an ensemble needs at least 2 member detectors, got {len(members)}")
+        self.members = nn.ModuleList(members)
+        self.combine = combine
+        self.register_buffer("loc", torch.zeros(len(members)))
+        self.register_buffer("scale", torch.ones(len(members)))
+
+    def member_logits(self, x: Tensor) -> Tensor:
+        """``(B, K)``: each member's raw logit."""
+        return torch.stack([m(x) for m in self.members], dim=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        z = (self.member_logits(x) - self.loc) / self.scale
+        return z.mean(dim=1) if self.combine == "mean" else z.amax(dim=1)
+
+    @torch.no_grad()
+    def set_calibration(self, real_logits: Tensor) -> None:
+        """Set ``loc`` / ``scale`` from the members' logits on clean reals, ``(N, K)`` with N >= 2 (column
+        k: member k, scored as it will be used, its own test-time augmentation included). A member whose
+        logits do not vary on them is refused: it could not be standardised."""
+        if real_logits.dim() != 2 or real_logits.shape[1] != len(self.members) or real_logits.shape[0] < 2:
+            raise ValueError(
+                f"calibration logits must be (N >= 2 reals, {len(self.members)} members), "
+                f"got {tuple(real_logits.shape)}"
+            )
+        loc, scale = real_logits.float().mean(0), real_logits.float().std(0)
+        flat = [i for i, v in enumerate(scale.tolist()) if not v > 1e-6]
+        if flat:
+            raise ValueError(
+                f"ensemble member(s) {flat} give the same logit to every calibration real: they cannot be "
+                "standardised; check that they are trained detectors"
+            )
+        self.loc.copy_(loc)
+        self.scale.copy_(scale)
+
+
 def conv_bn_relu(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
     """3x3 conv + BatchNorm + ReLU."""
     return nn.Sequential(

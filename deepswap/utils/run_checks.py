@@ -278,9 +278,26 @@ def _check_fake_kinds(cfg: DictConfig, command: str, kind: str) -> None:
                    f"lofo.score.{name}", "a detector file or a training checkpoint")  # fmt: skip
 
 
+def _check_ensemble(cfg: DictConfig) -> None:
+    """``detect ensemble``: at least two existing member files and a known way to combine them."""
+    one_of(cfg, "ensemble.combine", ("mean", "max"))
+    members = value(cfg, "ensemble.members") or []
+    if isinstance(members, str) or len(members) < 2:
+        raise UsageError(
+            f"ensemble.members={members!r}: list at least 2 detectors, e.g. "
+            "'ensemble.members=[A/checkpoints/best.pt,RUN/checkpoints/last.ckpt]'"
+        )
+    for i, member in enumerate(members):
+        torch_file(
+            existing(member, f"ensemble.members[{i}]", "a detector file or a training checkpoint"),
+            f"ensemble.members[{i}]",
+            "a detector file or a training checkpoint",
+        )
+
+
 def check_detect(cfg: DictConfig) -> None:
     """``configs/detect.yaml`` composed: choices, counts and the files the command needs."""
-    command = one_of(cfg, "command", ("train", "eval", "robustness", "lofo"))
+    command = one_of(cfg, "command", ("train", "eval", "robustness", "lofo", "ensemble"))
     one_of(cfg, "threshold.rule", THRESHOLD_RULES)
     fpr = number(cfg, "threshold.fpr", 0, above=True)
     if fpr >= 1:
@@ -306,7 +323,9 @@ def check_detect(cfg: DictConfig) -> None:
         for name in ("train", "val", "test"):
             existing(value(cfg, f"data.splits.{name}"), f"data.splits.{name}", f"the official {name}.json")
     _check_fake_kinds(cfg, command, kind)
-    if command not in ("train", "lofo"):
+    if command == "ensemble":
+        _check_ensemble(cfg)
+    elif command not in ("train", "lofo"):
         ckpt = value(cfg, "checkpoint")
         if ckpt in (MISSING, None, ""):
             raise UsageError(f"{command} needs checkpoint=<detector file, e.g. RUN/checkpoints/best.pt>")

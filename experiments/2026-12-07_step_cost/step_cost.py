@@ -44,6 +44,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--bf16", action="store_true", help="the step under CPU bf16 autocast")
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args()
     with initialize_config_dir(str(CONFIG_DIR), version_base=None):
@@ -87,14 +88,15 @@ def main() -> None:
         t = time.perf_counter()
         batch = next(loader)
         t1 = time.perf_counter()
-        module.training_step(batch, i)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            module.training_step(batch, i)
         t2 = time.perf_counter()
         if clock.on:
             fetch += t1 - t
             step_total += t2 - t1
     n = args.steps
     bs = cfg.data.batch_size
-    print(f"threads {torch.get_num_threads()}, batch {bs}, {n} steps")
+    print(f"threads {torch.get_num_threads()}, batch {bs}, {n} steps, bf16 autocast {args.bf16}")
     print("| part | ms / step | share of step |\n|---|---:|---:|")
     print(f"| batch fetch (render, loader) | {1e3 * fetch / n:.0f} | |")
     print(f"| training_step | {1e3 * step_total / n:.0f} | 100% |")
