@@ -1,0 +1,56 @@
+#!/bin/bash
+# Stop 44: the main job in bf16 against fp32 (same seed), and the make-train detector in an ensemble file
+# (`python -m deepswap.detect ensemble`) with a post-processed warm start. One torch thread per call; run two
+# calls side by side on the 2 cores.
+#   CODE=<frozen worktree> OUT=/tmp/x170 bash run.sh jobs      # (via ../2026-12-07_flip/make_train.sh)
+#   CODE=... OUT=/tmp/x170 bash run.sh post                    # the resnet_post warm start as a file (flip TTA)
+#   CODE=... OUT=/tmp/x170 bash run.sh ghost                   # a GHOST family: experiment=ghost_swap to 4 kimg
+#   CODE=... OUT=/tmp/x170 bash run.sh simswap                 # a SimSwap-style family to 2 kimg
+#   CODE=... OUT=/tmp/x170 bash run.sh ensemble                # default (fp32_s0's detector) + post -> ens.pt
+#   CODE=... OUT=/tmp/x170 bash run.sh score                   # every row on every family, clean and degraded
+#   CODE=... OUT=/tmp/x170 bash run.sh eval NAME               # NAME's closing table -> OUT/eval_NAME
+HERE=$(cd "$(dirname "$0")" && pwd)
+CODE=${CODE:?set CODE to a frozen worktree of the commit under test}
+OUT=${OUT:-/tmp/x170}; CACHE=${CACHE:-/root/.cache/deepswap}
+PY=${PY:-/work/main/.venv/bin/python}
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE WANDB_MODE=disabled PYTHONPATH=$CODE
+mkdir -p "$OUT" && cd "$CODE" || exit 1
+log() { echo "$(date +%T) $*" >> "$OUT/lane.log"; }
+case $1 in
+jobs)
+  CODE=$CODE OUTDIR=$OUT CACHE=$CACHE bash "$HERE/../2026-12-07_flip/make_train.sh" job fp32_s0 &
+  CODE=$CODE OUTDIR=$OUT CACHE=$CACHE bash "$HERE/../2026-12-07_flip/make_train.sh" job bf16_s0 trainer=cpu_bf16
+  wait ;;
+post)
+  log "start post"
+  $PY "$HERE/../2026-12-06_make_train_paste/pretrained_detector.py" "$OUT/post_raw.pt" detector=resnet_post \
+    paths.cache_dir="$CACHE" > "$OUT/post.log" 2>&1
+  # the warm start as a detector file that scores with flip TTA, as the main job's detector does
+  $PY -c "import torch,sys; b=torch.load(sys.argv[1]); b.update(tta='flip', size=64); torch.save(b, sys.argv[2])" \
+    "$OUT/post_raw.pt" "$OUT/post.pt"
+  log "end post rc=$?" ;;
+ghost|simswap)
+  [ "$1" = ghost ] && args=(experiment=ghost_swap total_kimg=4 val_every_kimg=2) \
+    || args=(experiment=simswap_synthetic generator.base_channels=32 generator.max_channels=256 total_kimg=2 val_every_kimg=1)
+  log "start $1"
+  $PY -m deepswap.train logger=csv detector=off final_eval.enabled=false seed=0 paths.cache_dir="$CACHE" \
+    paths.output_dir="$OUT/$1" "${args[@]}" > "$OUT/$1.log" 2>&1
+  log "end $1 rc=$?" ;;
+ensemble)
+  log "start ensemble"
+  $PY -m deepswap.detect ensemble "ensemble.members=[$OUT/fp32_s0/checkpoints/last.ckpt,$OUT/post.pt]" \
+    output_dir="$OUT/ens" > "$OUT/ens.log" 2>&1
+  log "end ensemble rc=$?" ;;
+score)
+  log "start score"
+  FAMS=("+lofo.families.deepswap=[$OUT/fp32_s0/checkpoints/last.ckpt]"
+        "+lofo.families.ghost=[$OUT/ghost/checkpoints/kimg00002.000.ckpt,$OUT/ghost/checkpoints/last.ckpt]"
+        "+lofo.families.simswap=[$OUT/simswap/checkpoints/kimg00001.008.ckpt,$OUT/simswap/checkpoints/last.ckpt]")
+  # detect_recipe=none tta=null: every row carries its own flip average (the checkpoint's detector.tta, the files' tta)
+  $PY -m deepswap.detect lofo lofo.folds=false lofo.probe=null seed=0 detect_recipe=none tta=null "${FAMS[@]}" \
+    "+lofo.score.default=$OUT/fp32_s0/checkpoints/last.ckpt" "+lofo.score.default_bf16=$OUT/bf16_s0/checkpoints/last.ckpt" \
+    "+lofo.score.post=$OUT/post.pt" "+lofo.score.ensemble=$OUT/ens/ensemble.pt" \
+    "lofo.conditions=[blur_0.5,blur_1,resize_0.75,jpeg_50]" output_dir="$OUT/score" > "$OUT/score.log" 2>&1
+  log "end score rc=$?" ;;
+*) echo "usage: run.sh jobs|post|ghost|simswap|ensemble|score"; exit 2 ;;
+esac
