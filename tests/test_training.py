@@ -167,7 +167,7 @@ def test_ddp_on_two_cpu_processes_trains_and_writes_a_checkpoint(tmp_path):
 
 
 def test_bf16_mixed_precision_trains_on_cpu(cfg_factory):
-    cfg = cfg_factory(["trainer.precision=bf16-mixed", "total_kimg=0.016", "final_eval.enabled=false"])
+    cfg = cfg_factory(["trainer=cpu_bf16", "total_kimg=0.016", "final_eval.enabled=false"])
     metrics, objects = train(cfg)
     assert objects["trainer"].precision == "bf16-mixed"
     assert objects["trainer"].global_step == 4 * STEPS_PER_BATCH
