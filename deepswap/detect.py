@@ -283,7 +283,8 @@ def robustness_cfg(cfg: DictConfig) -> dict:
 
 
 def ensemble_cfg(cfg: DictConfig) -> dict:
-    """``ensemble.members`` (detector files or training checkpoints) as one detector file,
+    """``ensemble.members`` (detector files, training checkpoints, ``warmstart:<detector option>``) as one
+    detector file,
     ``output_dir/ensemble.pt`` (:class:`~deepswap.detection.networks.StandardisedEnsemble`): each member's
     logit standardised by its mean and sd on the clean reals of ``cfg.data``'s val split, then combined
     (``ensemble.combine``); the threshold fixed on the whole val split (``threshold.rule``). Every other
@@ -292,11 +293,17 @@ def ensemble_cfg(cfg: DictConfig) -> dict:
     from deepswap.detection.lofo import load_any_detector
     from deepswap.detection.metrics import roc_auc
     from deepswap.detection.networks import StandardisedEnsemble
+    from deepswap.detection.pretrain import WARM_START_MEMBER, warm_start_member
     from deepswap.detection.train_detector import save_detector
 
     t0, out = time.time(), Path(str(cfg.output_dir))
     paths = [str(m) for m in cfg.ensemble.members or []]
-    loaded = [load_any_detector(p, cfg.device) for p in paths]
+    loaded = [
+        warm_start_member(p, cfg.device, cfg.paths.cache_dir)
+        if p.startswith(WARM_START_MEMBER)
+        else load_any_detector(p, cfg.device)
+        for p in paths
+    ]
     data = OmegaConf.to_container(cfg.data, resolve=True)
     sizes = {int(m["size"]) for _, m in loaded if m.get("size")}
     if sizes - {int(data["size"])}:

@@ -501,3 +501,30 @@ def test_an_ensemble_file_standardises_each_member_on_val_reals_and_serves_every
         detect.ensemble(members, small + ["ensemble.combine=median"], output_dir=tmp_path / "median")
     with pytest.raises(ValueError, match="data.size"):
         detect.ensemble(members, [s.replace("size=32", "size=64") for s in small], output_dir=tmp_path / "64")
+
+
+def test_a_warm_start_member_is_the_detector_option_a_training_run_would_start_from(monkeypatch, tmp_path):
+    """`warmstart:<detector option>`: that option's network, pre-trained with that option's settings on the
+    main job's world (the pre-training itself is replaced here: minutes), flip-averaged as the option says;
+    unknown options are refused before anything runs."""
+    import deepswap.detection.pretrain as pretrain
+    from deepswap.detection.networks import FlipAverage, ResNetDetector
+    from deepswap.errors import UsageError
+
+    seen = {}
+
+    def fake_pretrain(net_config, world, size, settings, cache, sbi_options=None):
+        seen.update(net=net_config, world=world, size=size, settings=settings, cache=cache)
+        torch.manual_seed(0)
+        return ResNetDetector(**{k: v for k, v in net_config.items() if k != "_target_"}).state_dict()
+
+    monkeypatch.setattr(pretrain, "pretrain_detector", fake_pretrain)
+    net, meta = pretrain.warm_start_member("warmstart:resnet_post", cache_dir=tmp_path)
+    assert isinstance(net, FlipAverage) and isinstance(net.net, ResNetDetector)  # resnet's tta: flip
+    assert seen["settings"]["postprocess"]["p_blur"] == 0.3 and seen["settings"]["steps"] == 3000
+    assert seen["size"] == meta["size"] == 64 and seen["world"]["num_train_identities"] == 1000
+    assert seen["cache"] == tmp_path / "detector" and meta["path"] == "warmstart:resnet_post"
+    with pytest.raises(ValueError, match="unknown detector option 'resnet_pst'"):
+        pretrain.warm_start_member("warmstart:resnet_pst")
+    with pytest.raises(UsageError, match=r"members\[1\]=warmstart:nope"):
+        detect.ensemble(["warmstart:resnet", "warmstart:nope"], output_dir=tmp_path / "x")

@@ -163,3 +163,51 @@ def pretrain_detector(
     tmp_path.replace(path)
     log.info("co-trained detector: pre-trained, val AUC %.3f at step %d", result["best"], result["best_step"])
     return state_dict
+
+
+WARM_START_MEMBER = "warmstart:"
+
+
+def warm_start_member(
+    spec: str, device: str = "cpu", cache_dir: str | Path | None = None
+) -> tuple[nn.Module, dict]:
+    """``"warmstart:<detector option>"`` (e.g. ``warmstart:resnet_post``) -> ``(network, metadata)``: the warm
+    start that ``python -m deepswap.train detector=<option>`` would begin co-training from (the main job's
+    world and size; trained on the world's train identities, or loaded from ``<cache_dir>/detector``),
+    flip-averaged when the option sets ``tta: flip``. An ensemble member that needs no training run."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from deepswap.detection.networks import with_tta
+    from deepswap.utils.config_check import CONFIG_DIR, group_options
+
+    name = spec[len(WARM_START_MEMBER) :] if spec.startswith(WARM_START_MEMBER) else spec
+    if name not in group_options("detector") or name == "off":
+        options = [o for o in group_options("detector") if o != "off"]
+        raise ValueError(f"{spec!r}: unknown detector option {name!r}; expected warmstart:<one of {options}>")
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():  # inside a deepswap Hydra app: its search path is configs/
+        cfg = compose("train", overrides=[f"detector={name}"])
+    else:
+        with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
+            cfg = compose("train", overrides=[f"detector={name}"])
+    det = cfg.detector
+    if not int((det.get("pretrain") or {}).get("steps") or 0):
+        raise ValueError(f"{spec!r}: detector={name} has no warm start (pretrain.steps is 0)")
+    net_config = OmegaConf.to_container(det.net, resolve=True)
+    cache = Path(str(cache_dir if cache_dir is not None else cfg.paths.cache_dir)).expanduser() / "detector"
+    state = pretrain_detector(
+        net_config, OmegaConf.to_container(cfg.data.world, resolve=True), int(cfg.data.size),
+        OmegaConf.to_container(det.pretrain, resolve=True), cache,
+        OmegaConf.to_container(det.sbi, resolve=True) if det.get("sbi") else None,
+    )  # fmt: skip
+    net = instantiate(OmegaConf.create(net_config))
+    net.load_state_dict(state)
+    net = with_tta(net, det.get("tta")).eval().to(device)
+    return net, {
+        "path": f"{WARM_START_MEMBER}{name}",
+        "step": None,
+        "config": net_config,
+        "size": int(cfg.data.size),
+    }

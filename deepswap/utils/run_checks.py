@@ -287,12 +287,16 @@ def _check_ensemble(cfg: DictConfig) -> None:
             f"ensemble.members={members!r}: list at least 2 detectors, e.g. "
             "'ensemble.members=[A/checkpoints/best.pt,RUN/checkpoints/last.ckpt]'"
         )
+    from deepswap.utils.config_check import group_options
+
+    what = "a detector file, a training checkpoint or warmstart:<detector option>"
     for i, member in enumerate(members):
-        torch_file(
-            existing(member, f"ensemble.members[{i}]", "a detector file or a training checkpoint"),
-            f"ensemble.members[{i}]",
-            "a detector file or a training checkpoint",
-        )
+        if str(member).startswith("warmstart:"):
+            options = [o for o in group_options("detector") if o != "off"]
+            if str(member).split(":", 1)[1] not in options:
+                raise UsageError(f"ensemble.members[{i}]={member}: expected warmstart:<one of {options}>")
+            continue
+        torch_file(existing(member, f"ensemble.members[{i}]", what), f"ensemble.members[{i}]", what)
 
 
 def check_detect(cfg: DictConfig) -> None:

@@ -7,7 +7,8 @@ A row given as FOLDER:NAME is read from that folder (a score.sh run with the sam
 the same frames).
 
 Each cell: AUC(B) - AUC(A) on the same test frames [95% stratified bootstrap, the same resample for
-both]; `*` where the interval excludes 0. Conditions are read from the folder's scored_<A>@<cond>.csv.
+both]; `*` where the interval excludes 0. Conditions are read from the folder's scored_<A>@<cond>.csv,
+families from its scored_<A>.csv (those of FAMILIES it holds).
 """
 
 import sys
@@ -27,12 +28,14 @@ def where(folder: str, row: str) -> tuple[Path, str]:
 def main(folder: str, a: str, b: str) -> None:
     (root, a), (root_b, b) = where(folder, a), where(folder, b)
     conds = ["clean"] + sorted(p.stem.split("@", 1)[1] for p in root.glob(f"scored_{a}@*.csv"))
-    print(f"| condition | {' | '.join(FAMILIES)} |")
-    print("|---|" + "---|" * len(FAMILIES))
+    scored = (root / f"scored_{a}.csv").read_text()
+    families = [f for f in FAMILIES if f"/{f}/" in scored]  # the folder's families, in this order
+    print(f"| condition | {' | '.join(families)} |")
+    print("|---|" + "---|" * len(families))
     for cond in conds:
         suffix = "" if cond == "clean" else f"@{cond}"
         cells = []
-        for fam in FAMILIES:
+        for fam in families:
             auc_a, auc_b, d, lo, hi = paired(str(root / f"scored_{a}{suffix}.csv"),
                                              str(root_b / f"scored_{b}{suffix}.csv"), fam)  # fmt: skip
             star = "*" if lo > 0 or hi < 0 else ""
