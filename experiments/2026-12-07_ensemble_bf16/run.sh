@@ -8,7 +8,7 @@
 #   CODE=... OUT=/tmp/x170 bash run.sh simswap                 # a SimSwap-style family to 2 kimg
 #   CODE=... OUT=/tmp/x170 bash run.sh ensemble                # default (fp32_s0's detector) + post -> ens.pt
 #   CODE=... OUT=/tmp/x170 bash run.sh score                   # every row on every family, clean and degraded
-#   CODE=... OUT=/tmp/x170 bash run.sh eval NAME               # NAME's closing table -> OUT/eval_NAME
+#   CODE=... OUT=/tmp/x170 bash run.sh seeds                   # seeds 1, 2: ensembles with warmstart:resnet_post, scored
 HERE=$(cd "$(dirname "$0")" && pwd)
 CODE=${CODE:?set CODE to a frozen worktree of the commit under test}
 OUT=${OUT:-/tmp/x170}; CACHE=${CACHE:-/root/.cache/deepswap}
@@ -52,5 +52,20 @@ score)
     "+lofo.score.post=$OUT/post.pt" "+lofo.score.ensemble=$OUT/ens/ensemble.pt" \
     "lofo.conditions=[blur_0.5,blur_1,resize_0.75,jpeg_50]" output_dir="$OUT/score" > "$OUT/score.log" 2>&1
   log "end score rc=$?" ;;
-*) echo "usage: run.sh jobs|post|ghost|simswap|ensemble|score"; exit 2 ;;
+seeds)
+  # seeds 1 and 2 of the main job, each with the same warm-start member (the library's warmstart:resnet_post)
+  log "start seeds"
+  for s in 1 2; do
+    $PY -m deepswap.detect ensemble "ensemble.members=[$OUT/fp32_s$s/checkpoints/last.ckpt,warmstart:resnet_post]" \
+      paths.cache_dir="$CACHE" output_dir="$OUT/ens_s$s" > "$OUT/ens_s$s.log" 2>&1
+  done
+  FAMS=("+lofo.families.deepswap=[$OUT/fp32_s0/checkpoints/last.ckpt]"
+        "+lofo.families.ghost=[$OUT/ghost/checkpoints/kimg00002.000.ckpt,$OUT/ghost/checkpoints/last.ckpt]"
+        "+lofo.families.simswap=[$OUT/simswap/checkpoints/kimg00001.008.ckpt,$OUT/simswap/checkpoints/last.ckpt]")
+  $PY -m deepswap.detect lofo lofo.folds=false lofo.probe=null seed=0 detect_recipe=none tta=null "${FAMS[@]}" \
+    "+lofo.score.default_s1=$OUT/fp32_s1/checkpoints/last.ckpt" "+lofo.score.ensemble_s1=$OUT/ens_s1/ensemble.pt" \
+    "+lofo.score.default_s2=$OUT/fp32_s2/checkpoints/last.ckpt" "+lofo.score.ensemble_s2=$OUT/ens_s2/ensemble.pt" \
+    "lofo.conditions=[blur_0.5,blur_1,resize_0.75,jpeg_50]" output_dir="$OUT/score_seeds" > "$OUT/score_seeds.log" 2>&1
+  log "end seeds rc=$?" ;;
+*) echo "usage: run.sh jobs|post|ghost|simswap|ensemble|score|seeds"; exit 2 ;;
 esac
