@@ -284,12 +284,11 @@ def robustness_cfg(cfg: DictConfig) -> dict:
 
 def ensemble_cfg(cfg: DictConfig) -> dict:
     """``ensemble.members`` (detector files, training checkpoints, ``warmstart:<detector option>``) as one
-    detector file,
-    ``output_dir/ensemble.pt`` (:class:`~deepswap.detection.networks.StandardisedEnsemble`): each member's
-    logit standardised by its mean and sd on the clean reals of ``cfg.data``'s val split, then combined
-    (``ensemble.combine``); the threshold fixed on the whole val split (``threshold.rule``). Every other
-    command takes the file as it takes any detector (``eval``, ``robustness``, ``lofo.score``, ``predict``,
-    ``export``). Writes ``ensemble.json``: the members and each one's val AUC beside the ensemble's."""
+    detector file, ``output_dir/ensemble.pt`` (:class:`~deepswap.detection.networks.StandardisedEnsemble`):
+    each member's logit standardised by its mean and sd on the clean reals of ``cfg.data``'s val split, then
+    combined (``ensemble.combine``); the threshold fixed on the whole val split (``threshold.rule``). Every
+    other command takes the file as it takes any detector (``eval``, ``robustness``, ``lofo.score``,
+    ``predict``, ``export``). Writes ``ensemble.json``: the members, each one's val AUC, the ensemble's."""
     from deepswap.detection.lofo import load_any_detector
     from deepswap.detection.metrics import roc_auc
     from deepswap.detection.networks import StandardisedEnsemble
@@ -355,7 +354,10 @@ def ensemble_cfg(cfg: DictConfig) -> dict:
         "calibration_reals": int(reals.sum()),
         "val_auc": roc_auc(v.labels, v.scores),
         "threshold": threshold,
-        "provenance": _provenance(cfg, t0),
+        # the detect config's own network, recipe and post-processing play no part here
+        "provenance": {
+            k: v for k, v in _provenance(cfg, t0).items() if k not in ("net", "recipe", "postprocess")
+        },
     }
     (out / "ensemble.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
     return result

@@ -489,6 +489,7 @@ def test_an_ensemble_file_standardises_each_member_on_val_reals_and_serves_every
     loc, sd = by_hand[reals].mean(0), by_hand[reals].std(0, ddof=1)
     assert np.allclose(net.loc.numpy(), loc, atol=1e-5) and np.allclose(net.scale.numpy(), sd, rtol=1e-4)
     assert [m["loc"] for m in res["members"]] == pytest.approx(loc.tolist(), abs=1e-5)
+    assert "net" not in res["provenance"]  # the detect config's own network plays no part
     got = score(net, val, 64, "cpu").scores
     assert np.allclose(got, ((by_hand - loc) / sd).mean(1), atol=1e-4)
     assert abs(got[reals].mean()) < 1e-4  # centred on the calibration reals

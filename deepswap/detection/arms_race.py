@@ -66,7 +66,8 @@ def final_detector(checkpoint: str | Path, device: str = "cpu") -> nn.Module:
 
 
 def final_detector_and_config(checkpoint: str | Path, device: str = "cpu") -> tuple[nn.Module, dict]:
-    """:func:`final_detector` and its network's ``_target_`` config (without the flip average)."""
+    """:func:`final_detector` and ``{"config": its network's _target_ config (without the flip average),
+    "size": the run's image size}``."""
     from deepswap.inference.model import read_checkpoint
 
     ckpt = read_checkpoint(checkpoint)
@@ -80,7 +81,8 @@ def final_detector_and_config(checkpoint: str | Path, device: str = "cpu") -> tu
     )
     det.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
     det = with_tta(det, ckpt["deepswap"]["config"]["detector"].get("tta"))  # as the run's config scores it
-    return det.eval().to(device), dict(net)
+    size = (ckpt["deepswap"]["config"].get("data") or {}).get("size")
+    return det.eval().to(device), {"config": dict(net), "size": int(size) if size else None}
 
 
 def heldout_pairs(config: dict, num_pairs: int, seed: int) -> dict[str, Tensor]:

@@ -251,13 +251,13 @@ def load_any_detector(path: str | Path, device: str = "cpu") -> tuple[nn.Module,
     """``(network, metadata)`` of a detector file (``detect train``'s best.pt, a co-training snapshot with
     its folder's config), as :func:`~deepswap.detection.train_detector.load_detector` gives it, or of a
     training checkpoint (``.ckpt``: its co-trained detector; metadata: the path, no step, the network's
-    config)."""
+    config, the run's image size)."""
     from deepswap.detection.arms_race import final_detector_and_config
     from deepswap.detection.train_detector import load_detector
 
     if str(path).endswith(".ckpt"):
-        net, config = final_detector_and_config(path, device)
-        return net, {"path": str(Path(path).expanduser().resolve()), "step": None, "config": config}
+        net, meta = final_detector_and_config(path, device)
+        return net, {"path": str(Path(path).expanduser().resolve()), "step": None, **meta}
     return load_detector(path, device)
 
 
