@@ -176,6 +176,7 @@ def warm_start_member(
     world and size; trained on the world's train identities, or loaded from ``<cache_dir>/detector``),
     flip-averaged when the option sets ``tta: flip``. An ensemble member that needs no training run."""
     from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf
 
     from deepswap.detection.networks import with_tta
@@ -185,8 +186,6 @@ def warm_start_member(
     if name not in group_options("detector") or name == "off":
         options = [o for o in group_options("detector") if o != "off"]
         raise ValueError(f"{spec!r}: unknown detector option {name!r}; expected warmstart:<one of {options}>")
-    from hydra.core.global_hydra import GlobalHydra
-
     if GlobalHydra.instance().is_initialized():  # inside a deepswap Hydra app: its search path is configs/
         cfg = compose("train", overrides=[f"detector={name}"])
     else:
