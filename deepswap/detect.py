@@ -327,9 +327,9 @@ def ensemble_cfg(cfg: DictConfig) -> dict:
     reals = per_member[0].labels == 0
     logits = torch.as_tensor(np.stack([s.scores for s in per_member], axis=1), dtype=torch.float32)
     ens.set_calibration(logits[torch.as_tensor(reals)])
-    v = score(ens, val, bs, cfg.device)
+    labels, scores = per_member[0].labels, ens.combine_logits(logits.to(ens.loc.device)).cpu().numpy()
     rule, fpr = cfg.threshold.rule, float(cfg.threshold.fpr)
-    threshold = {"value": fix_threshold(v.labels, v.scores, rule, fpr), "rule": rule, "fpr": fpr}
+    threshold = {"value": fix_threshold(labels, scores, rule, fpr), "rule": rule, "fpr": fpr}
     threshold["fixed_on"] = "val"
     config = {"_target_": f"{StandardisedEnsemble.__module__}.StandardisedEnsemble", "members": configs,
               "combine": str(cfg.ensemble.combine)}  # fmt: skip
@@ -352,7 +352,7 @@ def ensemble_cfg(cfg: DictConfig) -> dict:
         ],  # fmt: skip
         "combine": str(cfg.ensemble.combine),
         "calibration_reals": int(reals.sum()),
-        "val_auc": roc_auc(v.labels, v.scores),
+        "val_auc": roc_auc(labels, scores),
         "threshold": threshold,
         # the detect config's own network, recipe and post-processing play no part here
         "provenance": {

@@ -87,9 +87,9 @@ def _detector_net(cfg: DictConfig) -> nn.Module:
             cfg.data.get("_target_", "?").rsplit(".", 1)[-1],
         )
     elif pre is not None and int(pre.get("steps", 0)) > 0:
-        from deepswap.detection.pretrain import pretrain_detector
+        from deepswap.detection.pretrain import pretrain_detector, warm_start_args
 
-        state = pretrain_detector(*_warm_start_args(cfg))
+        state = pretrain_detector(*warm_start_args(cfg))
         net.load_state_dict(state)
     return net
 
@@ -137,27 +137,14 @@ def _warm_start_beside_encoders(cfg: DictConfig):
         or not _untrained_encoders(cfg)
     ):
         return None
-    from deepswap.detection.pretrain import start_warm_start
+    from deepswap.detection.pretrain import start_warm_start, warm_start_args
 
-    child = start_warm_start(*_warm_start_args(cfg), threads=threads // 2, grow_to=threads)
+    child = start_warm_start(*warm_start_args(cfg), threads=threads // 2, grow_to=threads)
     if child is None:
         return None
     log.info("the detector's warm start trains beside the identity encoders (%d + %d threads)",
              threads // 2, threads - threads // 2)  # fmt: skip
     return child, threads - threads // 2
-
-
-def _warm_start_args(cfg: DictConfig) -> tuple:
-    """The positional arguments of :func:`deepswap.detection.pretrain.pretrain_detector` for this run."""
-    det = cfg.detector
-    return (
-        OmegaConf.to_container(det.net, resolve=True),
-        OmegaConf.to_container(cfg.data.world, resolve=True),
-        int(cfg.data.size),
-        OmegaConf.to_container(det.pretrain, resolve=True),
-        Path(str(cfg.paths.cache_dir)).expanduser() / "detector",
-        OmegaConf.to_container(det.sbi, resolve=True) if det.get("sbi") else None,
-    )
 
 
 def _data_overrides(cfg: DictConfig) -> dict:

@@ -63,8 +63,8 @@ COMBINE = ("mean", "max")
 
 class StandardisedEnsemble(nn.Module):
     """Several detectors as one: each member's logit standardised by the mean and standard deviation of
-    its logits on clean reals (``loc``, ``scale``, saved with the weights), then
-    averaged (``combine="mean"``) or maxed (``"max"``). Standardising puts members trained with different
+    its logits on clean reals (``loc``, ``scale``, saved with the weights), then averaged
+    (``combine="mean"``) or maxed (``"max"``). Standardising puts members trained with different
     recipes on one scale, so neither dominates the mean by the size of its logits (:meth:`set_calibration`).
 
     ``members``: networks (a member may be a :class:`FlipAverage`: its own test-time augmentation), or
@@ -86,9 +86,13 @@ class StandardisedEnsemble(nn.Module):
         """``(B, K)``: each member's raw logit."""
         return torch.stack([m(x) for m in self.members], dim=1)
 
-    def forward(self, x: Tensor) -> Tensor:
-        z = (self.member_logits(x) - self.loc) / self.scale
+    def combine_logits(self, logits: Tensor) -> Tensor:
+        """``(B, K)`` member logits -> ``(B,)`` ensemble scores (standardise, then mean or max)."""
+        z = (logits - self.loc) / self.scale
         return z.mean(dim=1) if self.combine == "mean" else z.amax(dim=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.combine_logits(self.member_logits(x))
 
     @torch.no_grad()
     def set_calibration(self, real_logits: Tensor) -> None:

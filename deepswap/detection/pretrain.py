@@ -168,6 +168,29 @@ def pretrain_detector(
 WARM_START_MEMBER = "warmstart:"
 
 
+def warm_start_args(cfg) -> tuple:
+    """The positional arguments of :func:`pretrain_detector` (and :func:`start_warm_start`) for a composed
+    ``configs/train.yaml``: its detector's network and pre-training settings, its world and size."""
+    from omegaconf import OmegaConf
+
+    det = cfg.detector
+    return (
+        OmegaConf.to_container(det.net, resolve=True),
+        OmegaConf.to_container(cfg.data.world, resolve=True),
+        int(cfg.data.size),
+        OmegaConf.to_container(det.pretrain, resolve=True),
+        Path(str(cfg.paths.cache_dir)).expanduser() / "detector",
+        OmegaConf.to_container(det.sbi, resolve=True) if det.get("sbi") else None,
+    )
+
+
+def warm_start_options() -> list[str]:
+    """The detector options a ``warmstart:<option>`` ensemble member may name (every one but ``off``)."""
+    from deepswap.utils.config_check import group_options
+
+    return [o for o in group_options("detector") if o != "off"]
+
+
 def warm_start_member(
     spec: str, device: str = "cpu", cache_dir: str | Path | None = None
 ) -> tuple[nn.Module, dict]:
@@ -180,33 +203,24 @@ def warm_start_member(
     from omegaconf import OmegaConf
 
     from deepswap.detection.networks import with_tta
-    from deepswap.utils.config_check import CONFIG_DIR, group_options
+    from deepswap.utils.config_check import CONFIG_DIR
 
     name = spec[len(WARM_START_MEMBER) :] if spec.startswith(WARM_START_MEMBER) else spec
-    if name not in group_options("detector") or name == "off":
-        options = [o for o in group_options("detector") if o != "off"]
-        raise ValueError(f"{spec!r}: unknown detector option {name!r}; expected warmstart:<one of {options}>")
+    if name not in warm_start_options():
+        raise ValueError(
+            f"{spec!r}: unknown detector option {name!r}; expected warmstart:<one of {warm_start_options()}>"
+        )
+    overrides = [f"detector={name}"] + ([f"paths.cache_dir={cache_dir}"] if cache_dir is not None else [])
     if GlobalHydra.instance().is_initialized():  # inside a deepswap Hydra app: its search path is configs/
-        cfg = compose("train", overrides=[f"detector={name}"])
+        cfg = compose("train", overrides=overrides)
     else:
         with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-            cfg = compose("train", overrides=[f"detector={name}"])
+            cfg = compose("train", overrides=overrides)
     det = cfg.detector
     if not int((det.get("pretrain") or {}).get("steps") or 0):
         raise ValueError(f"{spec!r}: detector={name} has no warm start (pretrain.steps is 0)")
-    net_config = OmegaConf.to_container(det.net, resolve=True)
-    cache = Path(str(cache_dir if cache_dir is not None else cfg.paths.cache_dir)).expanduser() / "detector"
-    state = pretrain_detector(
-        net_config, OmegaConf.to_container(cfg.data.world, resolve=True), int(cfg.data.size),
-        OmegaConf.to_container(det.pretrain, resolve=True), cache,
-        OmegaConf.to_container(det.sbi, resolve=True) if det.get("sbi") else None,
-    )  # fmt: skip
-    net = instantiate(OmegaConf.create(net_config))
-    net.load_state_dict(state)
+    args = warm_start_args(cfg)
+    net = instantiate(OmegaConf.create(args[0]))
+    net.load_state_dict(pretrain_detector(*args))
     net = with_tta(net, det.get("tta")).eval().to(device)
-    return net, {
-        "path": f"{WARM_START_MEMBER}{name}",
-        "step": None,
-        "config": net_config,
-        "size": int(cfg.data.size),
-    }
+    return net, {"path": f"{WARM_START_MEMBER}{name}", "step": None, "config": args[0], "size": args[2]}

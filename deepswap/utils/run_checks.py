@@ -279,22 +279,25 @@ def _check_fake_kinds(cfg: DictConfig, command: str, kind: str) -> None:
 
 
 def _check_ensemble(cfg: DictConfig) -> None:
-    """``detect ensemble``: at least two existing member files and a known way to combine them."""
-    one_of(cfg, "ensemble.combine", ("mean", "max"))
+    """``detect ensemble``: at least two members that exist and a known way to combine them."""
+    from deepswap.detection.networks import COMBINE
+    from deepswap.detection.pretrain import WARM_START_MEMBER, warm_start_options
+
+    one_of(cfg, "ensemble.combine", COMBINE)
     members = value(cfg, "ensemble.members") or []
     if isinstance(members, str) or len(members) < 2:
         raise UsageError(
             f"ensemble.members={members!r}: list at least 2 detectors, e.g. "
             "'ensemble.members=[A/checkpoints/best.pt,RUN/checkpoints/last.ckpt]'"
         )
-    from deepswap.utils.config_check import group_options
-
-    what = "a detector file, a training checkpoint or warmstart:<detector option>"
-    for i, member in enumerate(members):
-        if str(member).startswith("warmstart:"):
-            options = [o for o in group_options("detector") if o != "off"]
-            if str(member).split(":", 1)[1] not in options:
-                raise UsageError(f"ensemble.members[{i}]={member}: expected warmstart:<one of {options}>")
+    what = f"a detector file, a training checkpoint or {WARM_START_MEMBER}<detector option>"
+    options = warm_start_options()
+    for i, member in enumerate(map(str, members)):
+        if member.startswith(WARM_START_MEMBER):
+            if member[len(WARM_START_MEMBER) :] not in options:
+                raise UsageError(
+                    f"ensemble.members[{i}]={member}: expected {WARM_START_MEMBER}<one of {options}>"
+                )
             continue
         torch_file(existing(member, f"ensemble.members[{i}]", what), f"ensemble.members[{i}]", what)
 
