@@ -28,6 +28,7 @@ from deepswap.detection import (
     landmarks_to_mask,
     roc_auc,
     self_blend,
+    subpixel_shift,
     threshold_at_fpr,
     tpr_at_fpr,
 )
@@ -159,7 +160,7 @@ def test_replay_state_dict_round_trip_uint8():
 
 
 def test_postprocess_same_params_same_output_for_both_classes():
-    pp = PostProcess(p_jpeg=1.0, p_blur=1.0, p_resize=1.0, p_noise=1.0)
+    pp = PostProcess(p_jpeg=1.0, p_blur=1.0, p_resize=1.0, p_noise=1.0, p_shift=1.0)
     x = smooth_images(3)
     params = pp.sample_params(3, torch.Generator().manual_seed(0))
     for differentiable in (False, True):
@@ -171,6 +172,25 @@ def test_postprocess_same_params_same_output_for_both_classes():
         assert (real - x).abs().mean() > 0.01
     off = PostProcess(p_jpeg=0.0, p_blur=0.0, p_resize=0.0, p_noise=0.0)
     assert torch.equal(off(x, x)[1], x)
+
+
+def test_subpixel_shift_moves_by_whole_pixels_and_softens_between_and_leaves_other_draws_alone():
+    x = torch.zeros(2, 3, 16, 16)
+    x[..., 8, 8] = 1.0
+    moved = subpixel_shift(x, torch.tensor([1.0, 0.0]), torch.tensor([0.0, -1.0]))
+    assert moved[0, :, 8, 9].allclose(torch.ones(3), atol=1e-5) and moved[0, :, 8, 8].abs().max() < 1e-5
+    assert moved[1, :, 7, 8].allclose(torch.ones(3), atol=1e-5)
+    half = subpixel_shift(x[:1], 0.5, 0.0)[0, 0, 8]
+    assert half[8:10].allclose(torch.tensor([0.5, 0.5]), atol=1e-5)  # the (1 - d, d) kernel: a mild blur
+    # p_shift draws after every other operation: switching it on keeps the other parameters of a seed
+    seed = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    plain = PostProcess(p_blur=0.5, p_jpeg=0.5).sample_params(8, seed())
+    shifted = PostProcess(p_blur=0.5, p_jpeg=0.5, p_shift=0.5).sample_params(8, seed())
+    assert torch.equal(plain.sigma, shifted.sigma) and torch.equal(plain.quality, shifted.quality)
+    assert not plain.shift.any() and 0 < int(shifted.shift.sum()) < 8
+    assert shifted.dx.abs().max() <= 1.0 and (shifted.dx < 0).any() and (shifted.dx > 0).any()
+    with pytest.raises(ValueError, match="p_shift"):
+        PostProcess(p_shift=1.5)
 
 
 def test_jpeg_changes_image_and_differentiable_jpeg_is_close_to_cv2():

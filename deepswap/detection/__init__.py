@@ -34,6 +34,7 @@ from deepswap.detection.postprocess import (
     gaussian_noise,
     jpeg,
     resize_down_up,
+    subpixel_shift,
 )
 from deepswap.detection.replay import ReplayBuffer
 from deepswap.detection.sbi import landmarks_to_mask, self_blend
@@ -53,6 +54,7 @@ __all__ = [
     "gaussian_blur",
     "gaussian_noise",
     "resize_down_up",
+    "subpixel_shift",
     "ReplayBuffer",
     "self_blend",
     "landmarks_to_mask",

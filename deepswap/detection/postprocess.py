@@ -1,8 +1,9 @@
 """Post-processing ``(B, 3, H, W)`` float in [-1, 1] -> same shape, applied identically to reals and fakes.
 
-Operations, in the order a sharing pipeline applies them: down-then-up resize, Gaussian blur, Gaussian
-noise, JPEG. Applying any of them to one class only lets a detector learn the operation instead of the
-forgery (e.g. "JPEG means fake"), so :class:`PostProcess` processes both classes with one parameter set.
+Operations, in the order a sharing pipeline applies them: a sub-pixel shift (the resampling of a crop,
+rotation or re-alignment), down-then-up resize, Gaussian blur, Gaussian noise, JPEG. Applying any of them
+to one class only lets a detector learn the operation instead of the forgery (e.g. "JPEG means fake"), so
+:class:`PostProcess` processes both classes with one parameter set.
 
 Two JPEG paths: the exact one encodes and decodes with ``cv2`` (no gradient); the differentiable one
 re-implements baseline JPEG as libjpeg does it (8-bit YCbCr planes, 4:2:0 chroma with box downsampling
@@ -153,6 +154,22 @@ def gaussian_blur(images: Tensor, sigma: Tensor | float) -> Tensor:
     return x.reshape(b, c, h, w)
 
 
+def subpixel_shift(images: Tensor, dx: Tensor | float, dy: Tensor | float) -> Tensor:
+    """``(B, C, H, W)`` -> translated by ``(dx, dy)`` pixels (scalars or ``(B,)``), bilinear, border padding.
+
+    A fractional shift ``d`` resamples every pixel with the kernel ``(1 - d, d)``: the mild softening a
+    crop, rotation or face re-alignment leaves (variance ``d (1 - d)`` per axis, 1/6 on average over ``d``,
+    about a 0.4 px Gaussian). Self-blended fakes carry it inside the face (their copy is zoomed and shifted);
+    applied to both classes it stops being a sign of a fake."""
+    b, _, h, w = images.shape
+    dx, dy = (torch.as_tensor(v, dtype=images.dtype).expand(b).to(images.device) for v in (dx, dy))
+    theta = torch.zeros(b, 2, 3, dtype=images.dtype, device=images.device)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1.0
+    theta[:, 0, 2], theta[:, 1, 2] = -2.0 * dx / w, -2.0 * dy / h  # sampled at x - dx: the image moves by +dx
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 def resize_down_up(images: Tensor, factor: float) -> Tensor:
     """``(B, C, H, W)`` -> resized by ``factor`` (antialiased bilinear), then back to ``(H, W)``."""
     h, w = images.shape[-2:]
@@ -183,6 +200,9 @@ class PostParams:
     noise_seed: Tensor
     jpeg: Tensor
     quality: Tensor
+    shift: Tensor
+    dx: Tensor
+    dy: Tensor
 
     def __len__(self) -> int:
         return self.resize.shape[0]
@@ -205,7 +225,9 @@ class PostProcess(nn.Module):
     """Random post-processing of ``(B, 3, H, W)`` in [-1, 1] with one parameter set for both classes.
 
     Each operation is applied to an image with its probability ``p_*``; its value is drawn uniformly
-    from its range (``quality`` as integers; ``noise_std`` on the [0, 1] pixel scale, ``sigma`` in pixels).
+    from its range (``quality`` as integers; ``noise_std`` on the [0, 1] pixel scale, ``sigma`` in pixels;
+    ``shift``: the size of the shift in pixels along each axis, its sign drawn at random). ``p_shift=0``
+    (the default) draws the same parameters for the other operations as before the shift existed.
     """
 
     def __init__(
@@ -219,19 +241,23 @@ class PostProcess(nn.Module):
         p_noise: float = 0.1,
         noise_std: tuple[float, float] = (0.0, 0.03),
         rounding: str = "ste",
+        p_shift: float = 0.0,
+        shift: tuple[float, float] = (0.0, 1.0),
     ) -> None:
         super().__init__()
-        for name, p in {"p_jpeg": p_jpeg, "p_blur": p_blur, "p_resize": p_resize, "p_noise": p_noise}.items():
+        probabilities = {"p_jpeg": p_jpeg, "p_blur": p_blur, "p_resize": p_resize, "p_noise": p_noise,
+                         "p_shift": p_shift}  # fmt: skip
+        for name, p in probabilities.items():
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"{name} must be a probability in [0, 1], got {p}")
-        ranges = {"quality": quality, "sigma": sigma, "scale": scale, "noise_std": noise_std}
+        ranges = {"quality": quality, "sigma": sigma, "scale": scale, "noise_std": noise_std, "shift": shift}
         for name, (lo, hi) in ranges.items():
             if lo > hi or lo < 0:
                 raise ValueError(f"{name} range must be (low, high) with 0 <= low <= high, got {(lo, hi)}")
         if not 1 <= quality[0] <= quality[1] <= 100 or scale[1] > 1:
             raise ValueError(f"quality must lie in [1, 100] and scale in (0, 1]; got {quality}, {scale}")
         _round(torch.zeros(1), rounding)  # validates the name
-        self.p = {"jpeg": p_jpeg, "blur": p_blur, "resize": p_resize, "noise": p_noise}
+        self.p = {"jpeg": p_jpeg, "blur": p_blur, "resize": p_resize, "noise": p_noise, "shift": p_shift}
         self.ranges = {k: (float(lo), float(hi)) for k, (lo, hi) in ranges.items()}
         self.rounding = rounding
 
@@ -245,7 +271,7 @@ class PostProcess(nn.Module):
             return torch.rand(batch_size, generator=generator) < self.p[name]
 
         qlo, qhi = self.ranges["quality"]
-        return PostParams(
+        params = dict(
             resize=on("resize"),
             factor=u(*self.ranges["scale"]).float(),
             blur=on("blur"),
@@ -256,6 +282,14 @@ class PostProcess(nn.Module):
             jpeg=on("jpeg"),
             quality=torch.floor(u(qlo, qhi + 1 - 1e-9)).long(),
         )
+        zero = torch.zeros(batch_size)
+        params.update(shift=zero.bool(), dx=zero, dy=zero)
+        if self.p["shift"] > 0:  # drawn last and only when on: the other draws stay as they were without it
+            sign = lambda: torch.where(torch.rand(batch_size, generator=generator) < 0.5, -1.0, 1.0)  # noqa: E731
+            dx = u(*self.ranges["shift"]).float() * sign()
+            dy = u(*self.ranges["shift"]).float() * sign()
+            params.update(shift=on("shift"), dx=dx, dy=dy)
+        return PostParams(**params)
 
     def apply(self, images: Tensor, params: PostParams, differentiable: bool = False) -> Tensor:
         """``(B, 3, H, W)`` -> processed with ``params`` (length B); cv2 JPEG unless ``differentiable``."""
@@ -271,7 +305,8 @@ class PostProcess(nn.Module):
             std, seed = p.noise_std[idx].tolist(), p.noise_seed[idx].tolist()
             return torch.cat([gaussian_noise(v[j : j + 1], std[j], seed[j]) for j in range(len(idx))])
 
-        x = _on(p.resize, images, resize)
+        x = _on(p.shift, images, lambda v, idx: subpixel_shift(v, p.dx[idx], p.dy[idx]))
+        x = _on(p.resize, x, resize)
         x = _on(p.blur, x, lambda v, idx: gaussian_blur(v, p.sigma[idx]))
         x = _on(p.noise, x, noise)
         return _on(p.jpeg, x, lambda v, i: jpeg(v, p.quality[i], differentiable, self.rounding))
