@@ -94,6 +94,61 @@ def swap(gen, val, ids) -> torch.Tensor:
     return torch.cat([gen(val["target"][i : i + 50], ids[i : i + 50]).image for i in range(0, 200, 50)])
 
 
+def train_and_score(name, gen, opt, train_set, val_set, refs, args) -> list[dict]:
+    """L1 to the truth for ``args.steps`` steps of ``args.batch`` pairs (cycling over ``args.pairs``); every
+    ``args.eval_every`` steps and at the end, face L1 on the val pairs with each pair's own identity input
+    and with another pair's, printed and returned as rows (means and 95% bootstrap intervals)."""
+    (train, tr_id), (val, va_id, shuffled) = train_set, val_set
+    rows, t0 = [], time.time()
+    for step in range(1, args.steps + 1):
+        lo = ((step - 1) * args.batch) % args.pairs
+        sl = slice(lo, lo + args.batch)
+        out = gen(train["target"][sl], tr_id[sl]).image
+        loss = (out - train["truth"][sl]).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % args.eval_every and step != args.steps:
+            continue
+        with torch.no_grad():
+            own, other = face_l1(swap(gen, val, va_id), val), face_l1(swap(gen, val, shuffled), val)
+        row = {
+            "step": step,
+            "kimg": step * args.batch / 1000,
+            "face_l1": bootstrap(own),
+            "minus_target": bootstrap(own - refs["output = target"]),
+            "minus_average": bootstrap(own - refs["average identity"]),
+            "identity_gain": bootstrap(other - own),
+        }
+        rows.append(row)
+        f = lambda t: f"{t[0]:+.4f} [{t[1]:+.4f}, {t[2]:+.4f}]"  # noqa: E731
+        print(
+            f"{name:14s} step {step:5d} face L1 {row['face_l1'][0]:.4f}"
+            f"  - target {f(row['minus_target'])}"
+            f"  - average {f(row['minus_average'])}  identity gain {f(row['identity_gain'])}"
+            f"  ({time.time() - t0:.0f} s)",
+            flush=True,
+        )
+    return rows
+
+
+def prepare(pairs: int):
+    """``pairs`` training pairs with truths and the protocol's 200 val pairs of world v2 -> (train, val,
+    (train source factors, train target factors, val source factors, val target factors), reference face
+    L1 per val pair of output = target and of the average identity)."""
+    world = SyntheticFaceWorld(num_train_identities=1000, num_heldout_identities=400, seed=0)
+    t0 = time.time()
+    train = batchify(SyntheticPairs(world, "train", 64, pairs, 0.0, with_truth=True), pairs)
+    val = synthetic_pairs(world, 200, 64, seed=0, split="val")
+    print(f"rendered in {time.time() - t0:.0f} s", flush=True)
+    idf = lambda ids: torch.stack([world.identity_factors(int(i)) for i in ids])  # noqa: E731
+    factors = (idf(train["source_id"]), idf(train["target_id"]), idf(val["source_id"]), idf(val["target_id"]))
+    refs = {"output = target": face_l1(val["target"], val), "average identity": face_l1(val["average"], val)}
+    for name, v in refs.items():
+        print(f"{name:18s} face L1 {v.mean():.4f}", flush=True)
+    return train, val, factors, refs
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=1000)
@@ -103,69 +158,45 @@ def main() -> None:
     ap.add_argument("--variants", nargs="+", default=["base"])
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    world = SyntheticFaceWorld(num_train_identities=1000, num_heldout_identities=400, seed=0)
-    t0 = time.time()
-    train = batchify(SyntheticPairs(world, "train", 64, args.pairs, 0.0, with_truth=True), args.pairs)
-    val = synthetic_pairs(world, 200, 64, seed=0, split="val")
-    print(f"rendered in {time.time() - t0:.0f} s", flush=True)
-    idf = lambda ids: torch.stack([world.identity_factors(int(i)) for i in ids])  # noqa: E731
-    tr_src, va_src = idf(train["source_id"]), idf(val["source_id"])
-    tr_tgt, va_tgt = idf(train["target_id"]), idf(val["target_id"])
-    refs = {"output = target": face_l1(val["target"], val), "average identity": face_l1(val["average"], val)}
-    for name, v in refs.items():
-        print(f"{name:18s} face L1 {v.mean():.4f}", flush=True)
-    results = {"references": {k: float(v.mean()) for k, v in refs.items()}, "variants": {}}
+    run_variants(args, VARIANTS, build)
+
+
+def build(v: dict, id_dim: int):
+    """A variant's settings -> (generator, Adam over it; the mapping network at ``mapping_lr`` x the lr)."""
+    if v.get("cls") == "aad":
+        gen = AADGenerator(id_dim=id_dim, **v["gen"])
+    else:
+        gen = DeepSwapLiteGenerator(id_dim=id_dim, **{**BASE, **v.get("gen", {})})
+    lr = v.get("lr", 1e-3)
+    mapping = list(gen.mapping.parameters()) if hasattr(gen, "mapping") else []
+    rest = [p for p in gen.parameters() if all(p is not q for q in mapping)]
+    opt = torch.optim.Adam(
+        [{"params": rest}, {"params": mapping, "lr": lr * v.get("mapping_lr", 1.0)}],
+        lr=lr, betas=(0.9, 0.99),
+    )  # fmt: skip
+    return gen, opt
+
+
+def run_variants(args, variants: dict, build_variant) -> dict:
+    """Renders the pairs, then for each of ``args.variants``: ``build_variant(settings, id_dim)`` ->
+    (generator, optimiser), seeded 0, trained, scored (:func:`train_and_score`); rows go to ``args.out``."""
+    train, val, (tr_src, tr_tgt, va_src, va_tgt), refs = prepare(args.pairs)
+    references = {k: float(v.mean()) for k, v in refs.items()}
+    results = {"args": vars(args), "references": references, "variants": {}}
     for name in args.variants:
-        v = VARIANTS[name]
+        v = variants[name]
         kind = v.get("input", "source")
         tr_id, va_id = identity_input(kind, tr_src, tr_tgt), identity_input(kind, va_src, va_tgt)
         shuffled = identity_input(kind, va_src.roll(1, 0), va_tgt)  # another pair's source identity
         torch.manual_seed(0)
-        if v.get("cls") == "aad":
-            gen = AADGenerator(id_dim=tr_id.shape[1], **v["gen"])
-        else:
-            gen = DeepSwapLiteGenerator(id_dim=tr_id.shape[1], **{**BASE, **v.get("gen", {})})
+        gen, opt = build_variant(v, tr_id.shape[1])
         print(f"{name}: {sum(p.numel() for p in gen.parameters()) / 1e6:.2f}M params", flush=True)
-        lr = v.get("lr", 1e-3)
-        mapping = list(gen.mapping.parameters()) if hasattr(gen, "mapping") else []
-        rest = [p for p in gen.parameters() if all(p is not q for q in mapping)]
-        opt = torch.optim.Adam(
-            [{"params": rest}, {"params": mapping, "lr": lr * v.get("mapping_lr", 1.0)}],
-            lr=lr, betas=(0.9, 0.99),
-        )  # fmt: skip
-        rows, t0 = [], time.time()
-        for step in range(1, args.steps + 1):
-            lo = ((step - 1) * args.batch) % args.pairs
-            sl = slice(lo, lo + args.batch)
-            out = gen(train["target"][sl], tr_id[sl]).image
-            loss = (out - train["truth"][sl]).abs().mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if step % args.eval_every and step != args.steps:
-                continue
-            with torch.no_grad():
-                own, other = face_l1(swap(gen, val, va_id), val), face_l1(swap(gen, val, shuffled), val)
-            row = {
-                "step": step,
-                "kimg": step * args.batch / 1000,
-                "face_l1": bootstrap(own),
-                "minus_target": bootstrap(own - refs["output = target"]),
-                "minus_average": bootstrap(own - refs["average identity"]),
-                "identity_gain": bootstrap(other - own),
-            }
-            rows.append(row)
-            f = lambda t: f"{t[0]:+.4f} [{t[1]:+.4f}, {t[2]:+.4f}]"  # noqa: E731
-            print(
-                f"{name:14s} step {step:5d} face L1 {row['face_l1'][0]:.4f}"
-                f"  - target {f(row['minus_target'])}"
-                f"  - average {f(row['minus_average'])}  identity gain {f(row['identity_gain'])}"
-                f"  ({time.time() - t0:.0f} s)",
-                flush=True,
-            )
-        results["variants"][name] = rows
+        results["variants"][name] = train_and_score(
+            name, gen, opt, (train, tr_id), (val, va_id, shuffled), refs, args
+        )
         if args.out:
             json.dump(results, open(args.out, "w"), indent=1)
+    return results
 
 
 if __name__ == "__main__":

@@ -18,22 +18,18 @@ that probe's base and delta variants, on the same pairs and scoring.
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import os
 import sys
-import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "2026-12-04_identity_speed"))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from probe_identity_speed import BASE, batchify, bootstrap, face_l1, identity_input  # noqa: E402
+from probe_identity_speed import BASE, run_variants  # noqa: E402
 from torch import nn  # noqa: E402
 
-from deepswap.data.pairs import SyntheticPairs  # noqa: E402
-from deepswap.data.synthetic import SyntheticFaceWorld  # noqa: E402
-from deepswap.evaluation.protocol import synthetic_pairs  # noqa: E402
 from deepswap.models.generators.base import GeneratorOutput, tanh_residual  # noqa: E402
 from deepswap.models.generators.deepswap_lite import DeepSwapLiteGenerator  # noqa: E402
 
@@ -91,11 +87,6 @@ class EditBasis(nn.Module):
         return GeneratorOutput(image=tanh_residual(colour, base), mask=None)
 
 
-def swap_all(gen, val, ids):
-    """The 200 val pairs' swaps, 50 at a time."""
-    return torch.cat([gen(val["target"][i : i + 50], ids[i : i + 50]).image for i in range(0, 200, 50)])
-
-
 VARIANTS = {
     "base": {"input": "source"},
     "delta": {"input": "delta"},
@@ -115,63 +106,16 @@ def main() -> None:
     ap.add_argument("--variants", nargs="+", default=["basis"])
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    world = SyntheticFaceWorld(num_train_identities=1000, num_heldout_identities=400, seed=0)
-    t0 = time.time()
-    train = batchify(SyntheticPairs(world, "train", 64, args.pairs, 0.0, with_truth=True), args.pairs)
-    val = synthetic_pairs(world, 200, 64, seed=0, split="val")
-    print(f"rendered in {time.time() - t0:.0f} s", flush=True)
-    idf = lambda ids: torch.stack([world.identity_factors(int(i)) for i in ids])  # noqa: E731
-    tr_src, va_src = idf(train["source_id"]), idf(val["source_id"])
-    tr_tgt, va_tgt = idf(train["target_id"]), idf(val["target_id"])
-    refs = {"output = target": face_l1(val["target"], val), "average identity": face_l1(val["average"], val)}
-    for name, v in refs.items():
-        print(f"{name:18s} face L1 {v.mean():.4f}", flush=True)
-    references = {k: float(v.mean()) for k, v in refs.items()}
-    results = {"args": vars(args), "references": references, "variants": {}}
-    for name in args.variants:
-        v = VARIANTS[name]
-        kind = v["input"]
-        tr_id, va_id = identity_input(kind, tr_src, tr_tgt), identity_input(kind, va_src, va_tgt)
-        shuffled = identity_input(kind, va_src.roll(1, 0), va_tgt)
-        torch.manual_seed(0)
-        if "basis" in v:
-            gen = EditBasis(tr_id.shape[1], **v["basis"])
-        else:
-            gen = DeepSwapLiteGenerator(id_dim=tr_id.shape[1], **BASE)
-        print(f"{name}: {sum(p.numel() for p in gen.parameters()) / 1e6:.2f}M params", flush=True)
-        opt = torch.optim.Adam(gen.parameters(), lr=args.lr, betas=(0.9, 0.99))
-        rows, t0 = [], time.time()
-        for step in range(1, args.steps + 1):
-            lo = ((step - 1) * args.batch) % args.pairs
-            sl = slice(lo, lo + args.batch)
-            loss = (gen(train["target"][sl], tr_id[sl]).image - train["truth"][sl]).abs().mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            if step % args.eval_every and step != args.steps:
-                continue
-            with torch.no_grad():
-                own = face_l1(swap_all(gen, val, va_id), val)
-                other = face_l1(swap_all(gen, val, shuffled), val)
-            row = {
-                "step": step,
-                "face_l1": bootstrap(own),
-                "minus_target": bootstrap(own - refs["output = target"]),
-                "minus_average": bootstrap(own - refs["average identity"]),
-                "identity_gain": bootstrap(other - own),
-            }
-            rows.append(row)
-            f = lambda t: f"{t[0]:+.4f} [{t[1]:+.4f}, {t[2]:+.4f}]"  # noqa: E731
-            print(
-                f"{name:14s} step {step:5d} face L1 {row['face_l1'][0]:.4f}"
-                f"  - target {f(row['minus_target'])}"
-                f"  - average {f(row['minus_average'])}  identity gain {f(row['identity_gain'])}"
-                f"  ({time.time() - t0:.0f} s)",
-                flush=True,
-            )
-        results["variants"][name] = rows
-        if args.out:
-            json.dump(results, open(args.out, "w"), indent=1)
+    run_variants(args, VARIANTS, functools.partial(build, lr=args.lr))
+
+
+def build(v: dict, id_dim: int, lr: float):
+    """A variant's settings -> (the edit basis or the default generator, Adam at ``lr``)."""
+    if "basis" in v:
+        gen = EditBasis(id_dim, **v["basis"])
+    else:
+        gen = DeepSwapLiteGenerator(id_dim=id_dim, **BASE)
+    return gen, torch.optim.Adam(gen.parameters(), lr=lr, betas=(0.9, 0.99))
 
 
 if __name__ == "__main__":
