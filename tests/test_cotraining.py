@@ -243,6 +243,8 @@ def test_detector_pretrain_postprocess_is_checked_keyed_and_reaches_the_training
     cfg = cfg_factory(["detector=resnet_post"], debug=None)
     assert cfg.detector.pretrain.postprocess.p_blur == cfg.detector.postprocess.p_blur == 0.3
     assert cfg.detector.postprocess.sigma[1] >= 1.0 and cfg.detector.pretrain.steps == 3000
+    # the whole frame is resampled on both classes, as self-blends resample their copy (mild_blur)
+    assert cfg.detector.pretrain.postprocess.p_shift == cfg.detector.postprocess.p_shift == 0.5
 
 
 def test_detector_pretrain_is_the_default_and_is_skipped_with_a_warning_on_real_data(
