@@ -191,6 +191,17 @@ def warm_start_options() -> list[str]:
     return [o for o in group_options("detector") if o != "off"]
 
 
+def warm_start_option(spec: str) -> str:
+    """``"warmstart:<detector option>"`` (or the bare option) -> the option; a ValueError lists them."""
+    name = spec[len(WARM_START_MEMBER) :] if spec.startswith(WARM_START_MEMBER) else spec
+    options = warm_start_options()
+    if name not in options:
+        raise ValueError(
+            f"{spec}: unknown detector option {name!r}; expected {WARM_START_MEMBER}<one of {options}>"
+        )
+    return name
+
+
 def warm_start_member(
     spec: str, device: str = "cpu", cache_dir: str | Path | None = None
 ) -> tuple[nn.Module, dict]:
@@ -205,11 +216,7 @@ def warm_start_member(
     from deepswap.detection.networks import with_tta
     from deepswap.utils.config_check import CONFIG_DIR
 
-    name = spec[len(WARM_START_MEMBER) :] if spec.startswith(WARM_START_MEMBER) else spec
-    if name not in warm_start_options():
-        raise ValueError(
-            f"{spec!r}: unknown detector option {name!r}; expected warmstart:<one of {warm_start_options()}>"
-        )
+    name = warm_start_option(spec)
     overrides = [f"detector={name}"] + ([f"paths.cache_dir={cache_dir}"] if cache_dir is not None else [])
     if GlobalHydra.instance().is_initialized():  # inside a deepswap Hydra app: its search path is configs/
         cfg = compose("train", overrides=overrides)

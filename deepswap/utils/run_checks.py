@@ -281,7 +281,7 @@ def _check_fake_kinds(cfg: DictConfig, command: str, kind: str) -> None:
 def _check_ensemble(cfg: DictConfig) -> None:
     """``detect ensemble``: at least two members that exist and a known way to combine them."""
     from deepswap.detection.networks import COMBINE
-    from deepswap.detection.pretrain import WARM_START_MEMBER, warm_start_options
+    from deepswap.detection.pretrain import WARM_START_MEMBER, warm_start_option
 
     one_of(cfg, "ensemble.combine", COMBINE)
     members = value(cfg, "ensemble.members") or []
@@ -291,13 +291,12 @@ def _check_ensemble(cfg: DictConfig) -> None:
             "'ensemble.members=[A/checkpoints/best.pt,RUN/checkpoints/last.ckpt]'"
         )
     what = f"a detector file, a training checkpoint or {WARM_START_MEMBER}<detector option>"
-    options = warm_start_options()
     for i, member in enumerate(map(str, members)):
         if member.startswith(WARM_START_MEMBER):
-            if member[len(WARM_START_MEMBER) :] not in options:
-                raise UsageError(
-                    f"ensemble.members[{i}]={member}: expected {WARM_START_MEMBER}<one of {options}>"
-                )
+            try:
+                warm_start_option(member)
+            except ValueError as err:
+                raise UsageError(f"ensemble.members[{i}]={err}") from None
             continue
         torch_file(existing(member, f"ensemble.members[{i}]", what), f"ensemble.members[{i}]", what)
 
