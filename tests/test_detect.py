@@ -529,3 +529,22 @@ def test_a_warm_start_member_is_the_detector_option_a_training_run_would_start_f
         pretrain.warm_start_member("warmstart:resnet_pst")
     with pytest.raises(UsageError, match=r"members\[1\]=warmstart:nope"):
         detect.ensemble(["warmstart:resnet", "warmstart:nope"], output_dir=tmp_path / "x")
+
+
+def test_generalise_post_shifts_half_the_frames_and_generalise_does_not_post_process():
+    """`detect_recipe=generalise_post` hands training a post-processing with the sub-pixel shift on half the
+    frames (its self-blends resample their copy; experiments/2026-12-08_shift_recipe); `generalise` hands
+    none."""
+    from deepswap.detect import _postprocess
+    from deepswap.detection.postprocess import PostProcess
+
+    assert _postprocess(detect.compose_config("lofo", ["detect_recipe=generalise"])) is None
+    post = PostProcess(**_postprocess(detect.compose_config("train", ["detect_recipe=generalise_post"])))
+    params = post.sample_params(400, torch.Generator().manual_seed(0))
+    share = params.shift.float().mean().item()
+    assert 0.4 < share < 0.6  # p_shift 0.5
+    moved = torch.maximum(params.dx.abs(), params.dy.abs())[params.shift]
+    assert moved.max() <= 1.0 and moved.min() > 0.0
+    off = PostProcess(**{**_postprocess(detect.compose_config("train", ["detect_recipe=generalise_post"])),
+                         "p_shift": 0.0})  # fmt: skip
+    assert not off.sample_params(400, torch.Generator().manual_seed(0)).shift.any()
