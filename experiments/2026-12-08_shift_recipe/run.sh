@@ -18,14 +18,9 @@ train)
   tag=$2; shift 2
   $PY -m deepswap.detect train detect_recipe=generalise_post detect_net=resnet train.steps=3000 train.eval_every=500 \
     train.lr=0.001 seed=0 "data.fakes=[sbi]" "$@" output_dir="$OUT/$tag" > "$OUT/$tag.log" 2>&1 ;;
-score)
+score)  # ../2026-12-07_mild_blur's scoring: deepswap seed 0 at 4 kimg, ghost, simswap; clean + CONDITIONS
   name=$2; conds=$3; shift 3
-  rows=(); for r in "$@"; do rows+=("+lofo.score.$r"); done
-  $PY -m deepswap.detect lofo lofo.folds=false lofo.probe=null seed=0 detect_recipe=none tta=null \
-    "+lofo.families.deepswap=[$X/fp32_s0/checkpoints/last.ckpt]" \
-    "+lofo.families.ghost=[$X/ghost/checkpoints/kimg00002.000.ckpt,$X/ghost/checkpoints/last.ckpt]" \
-    "+lofo.families.simswap=[$X/simswap/checkpoints/kimg00001.008.ckpt,$X/simswap/checkpoints/last.ckpt]" \
-    "${rows[@]}" "lofo.conditions=$conds" output_dir="$OUT/$name" > "$OUT/$name.log" 2>&1 ;;
+  CODE=$CODE OUT=$OUT X=$X PY=$PY CONDITIONS=$conds bash "$HERE/../2026-12-07_mild_blur/run.sh" score "$name" "$@" ;;
 fold)
   tag=$2; held=$3; shift 3
   X170=$X source "$HERE/families.sh"
