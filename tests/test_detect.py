@@ -539,12 +539,12 @@ def test_generalise_post_shifts_half_the_frames_and_generalise_does_not_post_pro
     from deepswap.detection.postprocess import PostProcess
 
     assert _postprocess(detect.compose_config("lofo", ["detect_recipe=generalise"])) is None
-    post = PostProcess(**_postprocess(detect.compose_config("train", ["detect_recipe=generalise_post"])))
+    kwargs = _postprocess(detect.compose_config("train", ["detect_recipe=generalise_post"]))
+    post = PostProcess(**kwargs)
     params = post.sample_params(400, torch.Generator().manual_seed(0))
     share = params.shift.float().mean().item()
     assert 0.4 < share < 0.6  # p_shift 0.5
     moved = torch.maximum(params.dx.abs(), params.dy.abs())[params.shift]
     assert moved.max() <= 1.0 and moved.min() > 0.0
-    off = PostProcess(**{**_postprocess(detect.compose_config("train", ["detect_recipe=generalise_post"])),
-                         "p_shift": 0.0})  # fmt: skip
+    off = PostProcess(**{**kwargs, "p_shift": 0.0})
     assert not off.sample_params(400, torch.Generator().manual_seed(0)).shift.any()
